@@ -1,0 +1,419 @@
+"""Policies as plain, versioned data: the dataclasses, their validation and the JSON file format."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torchvision.transforms import v2
+
+from autoaug.errors import PolicyError
+from autoaug.ops import Op, get_op
+
+if TYPE_CHECKING:
+    from autoaug.policy._transform import PolicyTransform
+
+FORMAT = "autoaug-policy"
+VERSION = 1
+TORCHVISION_TRANSFORMS = ("TrivialAugmentWide", "RandAugment", "AutoAugment", "AugMix")
+# The fields each structure reads; every other field must keep its default.
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "subpolicies": ("sub_policies",),
+    "rand": ("ops", "num_ops", "magnitude"),
+    "trivial": ("ops",),
+    "torchvision": ("transform", "kwargs"),
+}
+_HEADER = ("format", "version", "name", "structure")
+
+
+@contextmanager
+def _at(prefix: str) -> Iterator[None]:
+    """Prefix the message of any PolicyError raised inside with ``prefix`` (a field path)."""
+    try:
+        yield
+    except PolicyError as error:
+        raise PolicyError(f"{prefix}{error}") from None
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _unit(value: Any, path: str) -> float:
+    """Return ``value`` as a float in [0, 1]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise PolicyError(f"{path}: expected a number in [0, 1], got {value!r}")
+    if not 0.0 <= value <= 1.0:
+        raise PolicyError(f"{path}: {value} is outside [0, 1]")
+    return float(value)
+
+
+def _check_structure(structure: Any) -> str:
+    if not isinstance(structure, str) or structure not in _FIELDS:
+        raise PolicyError(f"structure: expected one of {', '.join(_FIELDS)}, got {structure!r}")
+    return structure
+
+
+def _sequence(value: Any, path: str) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
+        raise PolicyError(f"{path}: expected a list, got {_kind(value)}")
+    return tuple(value)
+
+
+def make_stock_transform(name: str, kwargs: dict[str, Any]) -> v2.Transform:
+    """Instantiate the torchvision auto-augment transform ``name`` from JSON-style keyword arguments."""
+    if name == "AutoAugment" and "policy" in kwargs:
+        kwargs = {**kwargs, "policy": v2.AutoAugmentPolicy(kwargs["policy"])}
+    return getattr(v2, name)(**kwargs)
+
+
+@dataclasses.dataclass(frozen=True)
+class OpSpec:
+    """One op of a sub-policy, applied with ``probability`` at the normalised ``magnitude``.
+
+    Example:
+        >>> OpSpec("rotate", probability=0.5, magnitude=0.3)
+        OpSpec(name='rotate', probability=0.5, magnitude=0.3)
+    """
+
+    name: str
+    probability: float
+    magnitude: float
+
+    def __post_init__(self) -> None:
+        with _at("op: "):
+            get_op(self.name)
+        object.__setattr__(self, "probability", _unit(self.probability, "probability"))
+        object.__setattr__(self, "magnitude", _unit(self.magnitude, "magnitude"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """An augmentation policy: plain data, validated on construction.
+
+    ``structure`` says how the other fields are read:
+
+    - ``"none"``: no augmentation.
+    - ``"subpolicies"`` (AutoAugment): one of ``sub_policies`` is drawn uniformly per image and its
+      ops run in order, each with its own probability.
+    - ``"rand"`` (RandAugment): ``num_ops`` ops drawn uniformly with replacement from ``ops`` per
+      image, all at the shared ``magnitude``.
+    - ``"trivial"`` (TrivialAugment): one op drawn from ``ops`` per image at a magnitude drawn
+      uniformly in [0, 1].
+    - ``"torchvision"``: the stock torchvision transform ``transform`` built with ``kwargs``.
+
+    Fields a structure does not read must keep their defaults.
+
+    Example:
+        >>> policy = Policy("subpolicies", sub_policies=((OpSpec("downscale", 0.7, 0.8),),), name="low_res")
+        >>> transform = policy.build()
+    """
+
+    structure: str
+    sub_policies: tuple[tuple[OpSpec, ...], ...] = ()
+    ops: tuple[str, ...] = ()
+    num_ops: int = 0
+    magnitude: float = 0.0
+    transform: str = ""
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        _check_structure(self.structure)
+        if not isinstance(self.name, str):
+            raise PolicyError(f"name: expected a string, got {_kind(self.name)}")
+        self._normalise_fields()
+        used = _FIELDS[self.structure]
+        for field in dataclasses.fields(self):
+            if field.name in _HEADER:
+                continue
+            default = field.default_factory() if callable(field.default_factory) else field.default
+            if field.name not in used and getattr(self, field.name) != default:
+                raise PolicyError(
+                    f"{field.name}: not used by structure {self.structure!r} "
+                    f"(it reads {', '.join(used) or 'no other field'})"
+                )
+        if "sub_policies" in used and not self.sub_policies:
+            raise PolicyError("sub_policies: expected at least one sub-policy")
+        if "ops" in used and not self.ops:
+            raise PolicyError("ops: expected at least one op")
+        if "num_ops" in used and self.num_ops < 1:
+            raise PolicyError(f"num_ops: expected at least 1, got {self.num_ops}")
+        if "transform" in used:
+            self._check_stock_transform()
+
+    def _normalise_fields(self) -> None:
+        """Convert sequences to tuples and numbers to floats, copying whatever the caller passed."""
+        sub_policies = []
+        for i, sub in enumerate(_sequence(self.sub_policies, "sub_policies")):
+            specs = _sequence(sub, f"sub_policies[{i}]")
+            if not specs:
+                raise PolicyError(f"sub_policies[{i}]: expected at least one op")
+            for j, spec in enumerate(specs):
+                if not isinstance(spec, OpSpec):
+                    raise PolicyError(f"sub_policies[{i}][{j}]: expected an OpSpec, got {_kind(spec)}")
+            sub_policies.append(specs)
+        object.__setattr__(self, "sub_policies", tuple(sub_policies))
+        ops = _sequence(self.ops, "ops")
+        for i, name in enumerate(ops):
+            with _at(f"ops[{i}]: "):
+                get_op(name)
+        object.__setattr__(self, "ops", ops)
+        if isinstance(self.num_ops, bool) or not isinstance(self.num_ops, int):
+            raise PolicyError(f"num_ops: expected an integer, got {self.num_ops!r}")
+        object.__setattr__(self, "magnitude", _unit(self.magnitude, "magnitude"))
+        if not isinstance(self.transform, str):
+            raise PolicyError(f"transform: expected a string, got {_kind(self.transform)}")
+        if not isinstance(self.kwargs, Mapping) or not all(isinstance(key, str) for key in self.kwargs):
+            raise PolicyError(f"kwargs: expected an object with string keys, got {self.kwargs!r}")
+        try:
+            # A JSON round trip copies the caller's dict and keeps file round trips exact.
+            kwargs = json.loads(json.dumps(dict(self.kwargs), allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise PolicyError(f"kwargs: expected JSON values ({error})") from None
+        object.__setattr__(self, "kwargs", kwargs)
+
+    def _check_stock_transform(self) -> None:
+        if self.transform not in TORCHVISION_TRANSFORMS:
+            raise PolicyError(f"transform: expected one of {', '.join(TORCHVISION_TRANSFORMS)}, got {self.transform!r}")
+        try:
+            make_stock_transform(self.transform, self.kwargs)
+        except (TypeError, ValueError) as error:
+            raise PolicyError(f"kwargs: torchvision's {self.transform} rejects {self.kwargs}: {error}") from None
+
+    def __hash__(self) -> int:
+        return hash(self.to_json())
+
+    def build(self, generator: torch.Generator | None = None) -> PolicyTransform:
+        """Return the policy as a torchvision v2 transform.
+
+        Args:
+            generator: Source of every random draw; a seeded one reproduces the output exactly.
+                None uses torch's global generator (which DataLoader seeds per worker).
+        """
+        # Imported here because the transform module builds on this one.
+        from autoaug.policy._transform import PolicyTransform
+
+        return PolicyTransform(self, generator=generator)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-ready dict; every op entry carries its op's real range and sign flag."""
+        data: dict[str, Any] = {"format": FORMAT, "version": VERSION, "name": self.name, "structure": self.structure}
+        for key in _FIELDS[self.structure]:
+            value = getattr(self, key)
+            if key == "sub_policies":
+                value = [
+                    [_op_entry(spec.name, probability=spec.probability, magnitude=spec.magnitude) for spec in sub]
+                    for sub in value
+                ]
+            elif key == "ops":
+                value = [_op_entry(name) for name in value]
+            data[key] = copy.deepcopy(value)
+        return data
+
+    def to_json(self) -> str:
+        """Return the policy file text (see :meth:`to_dict`)."""
+        return _dumps(self.to_dict()) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<dict>") -> Policy:
+        """Parse and validate a policy dict.
+
+        Magnitudes are read relative to each entry's stored ``range`` and rescaled to the op's
+        registered range when the two differ (sub-policies only; a shared magnitude cannot be).
+
+        Args:
+            data: A dict as written by :meth:`to_dict`.
+            source: Name used at the start of error messages, such as the file name.
+
+        Raises:
+            PolicyError: Naming ``source``, the field path and what was expected.
+        """
+        with _at(f"{source}: "):
+            return _parse_policy(data)
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "<string>") -> Policy:
+        """Parse policy file text; see :meth:`from_dict`."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise PolicyError(
+                f"{source}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+            ) from None
+        return cls.from_dict(data, source)
+
+
+def _dumps(value: Any, indent: int = 0) -> str:
+    """Indented JSON that keeps each value holding no object, such as an op entry, on one line."""
+    if indent and not _holds_object(value):
+        return json.dumps(value)
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = [f"{pad}{json.dumps(key)}: {_dumps(item, indent + 2)}" for key, item in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + _dumps(item, indent + 2) for item in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
+def _holds_object(value: Any) -> bool:
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(isinstance(child, dict) or _holds_object(child) for child in children)
+
+
+def _op_entry(name: str, **values: float) -> dict[str, Any]:
+    op = get_op(name)
+    return {"op": name, **values, "range": [op.low, op.high], "signed": op.signed}
+
+
+def _parse_policy(data: Any) -> Policy:
+    if not isinstance(data, Mapping):
+        raise PolicyError(f"expected a JSON object, got {_kind(data)}")
+    if data.get("format") != FORMAT:
+        raise PolicyError(f"format: expected {FORMAT!r}, got {data.get('format')!r} (is this an autoaug policy file?)")
+    if data.get("version") != VERSION:
+        raise PolicyError(
+            f"version: unsupported version {data.get('version')!r} (this autoaug reads version {VERSION})"
+        )
+    structure = _check_structure(data.get("structure"))
+    allowed = (*_HEADER, *_FIELDS[structure])
+    for key in data:
+        if key not in allowed:
+            raise PolicyError(f"{key}: unknown key for structure {structure!r} (allowed: {', '.join(allowed)})")
+    for key in _FIELDS[structure]:
+        if key not in data:
+            raise PolicyError(f"{key}: missing (structure {structure!r} needs {', '.join(_FIELDS[structure])})")
+    fields = {key: data[key] for key in _FIELDS[structure]}
+    if "sub_policies" in fields:
+        fields["sub_policies"] = tuple(
+            tuple(
+                _parse_op_spec(entry, f"sub_policies[{i}][{j}]")
+                for j, entry in enumerate(_sequence(sub, f"sub_policies[{i}]"))
+            )
+            for i, sub in enumerate(_sequence(fields["sub_policies"], "sub_policies"))
+        )
+    if "ops" in fields:
+        fields["ops"] = tuple(
+            _parse_pool_entry(entry, f"ops[{i}]") for i, entry in enumerate(_sequence(fields["ops"], "ops"))
+        )
+    return Policy(structure=structure, name=data.get("name", ""), **fields)
+
+
+def _parse_entry(entry: Any, path: str, keys: tuple[str, ...]) -> tuple[Op, tuple[float, float] | None]:
+    """Check an op entry's keys, op name and sign flag; return the op and the stored range, if any."""
+    if not isinstance(entry, Mapping):
+        raise PolicyError(f"{path}: expected an object with keys {', '.join(keys)}, got {_kind(entry)}")
+    with _at(f"{path}."):
+        allowed = (*keys, "range", "signed")
+        for key in entry:
+            if key not in allowed:
+                raise PolicyError(f"{key}: unknown key (allowed: {', '.join(allowed)})")
+        for key in keys:
+            if key not in entry:
+                raise PolicyError(f"{key}: missing")
+        with _at("op: "):
+            op = get_op(entry["op"])
+        if "signed" in entry and entry["signed"] is not op.signed:
+            raise PolicyError(f"signed: the file says {entry['signed']!r} but op {op.name!r} has signed={op.signed}")
+        stored = entry.get("range")
+        if stored is None:
+            return op, None
+        if (
+            not isinstance(stored, list)
+            or len(stored) != 2
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in stored)
+        ):
+            raise PolicyError(f"range: expected [low, high] as two numbers, got {stored!r}")
+        if not op.uses_magnitude or (stored[0], stored[1]) == (op.low, op.high):
+            return op, None
+        return op, (float(stored[0]), float(stored[1]))
+
+
+def _parse_op_spec(entry: Any, path: str) -> OpSpec:
+    op, stored = _parse_entry(entry, path, ("op", "probability", "magnitude"))
+    with _at(f"{path}."):
+        magnitude = entry["magnitude"]
+        if stored is not None:
+            value = stored[0] + _unit(magnitude, "magnitude") * (stored[1] - stored[0])
+            rescaled = (value - op.low) / (op.high - op.low)
+            if not -1e-9 <= rescaled <= 1 + 1e-9:
+                raise PolicyError(
+                    f"range: magnitude {magnitude} of the stored range {list(stored)} is {value:g}, "
+                    f"outside the range [{op.low:g}, {op.high:g}] of op {op.name!r}"
+                )
+            magnitude = min(max(rescaled, 0.0), 1.0)
+        return OpSpec(op.name, entry["probability"], magnitude)
+
+
+def _parse_pool_entry(entry: Any, path: str) -> str:
+    op, stored = _parse_entry(entry, path, ("op",))
+    if stored is not None:
+        raise PolicyError(
+            f"{path}.range: the stored range {list(stored)} differs from the range [{op.low:g}, {op.high:g}] "
+            f"of op {op.name!r}; a shared magnitude cannot be rescaled"
+        )
+    return op.name
+
+
+def describe(policy: Policy) -> str:
+    """Summarise a policy on one line.
+
+    Example:
+        >>> sub_policy = (OpSpec("downscale", 0.7, 0.8), OpSpec("equalize", 0.5, 0.0))
+        >>> describe(Policy("subpolicies", sub_policies=(sub_policy,)))
+        'subpolicies: [downscale(p=0.7,m=0.8) > equalize(p=0.5)]'
+    """
+    if policy.structure == "subpolicies":
+        subs = (" > ".join(_describe_spec(spec) for spec in sub) for sub in policy.sub_policies)
+        return "subpolicies: " + " | ".join(f"[{sub}]" for sub in subs)
+    pool = "{" + ", ".join(policy.ops) + "}"
+    if policy.structure == "rand":
+        return f"rand: {policy.num_ops} ops from {pool} at m={policy.magnitude:.2g}"
+    if policy.structure == "trivial":
+        return f"trivial: 1 op from {pool} at a uniformly drawn m"
+    if policy.structure == "torchvision":
+        arguments = ", ".join(f"{key}={value!r}" for key, value in policy.kwargs.items())
+        return f"torchvision: {policy.transform}({arguments})"
+    return "none"
+
+
+def _describe_spec(spec: OpSpec) -> str:
+    if get_op(spec.name).uses_magnitude:
+        return f"{spec.name}(p={spec.probability:.2g},m={spec.magnitude:.2g})"
+    return f"{spec.name}(p={spec.probability:.2g})"
+
+
+def save_policy(policy: Policy, path: str | Path) -> None:
+    """Write ``policy`` as a JSON policy file."""
+    Path(path).write_text(policy.to_json(), encoding="utf-8")
+
+
+def read_policy(path: str | Path) -> Policy:
+    """Read and validate a JSON policy file.
+
+    Raises:
+        PolicyError: If the file cannot be read or is not a valid policy; the message names the file.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"{path}: cannot read the policy file ({error})") from None
+    return Policy.from_json(text, source=str(path))
+
+
+def load_policy(path: str | Path) -> PolicyTransform:
+    """Read a JSON policy file and return it as a torchvision v2 transform.
+
+    Example:
+        >>> transform = load_policy("best.json")  # doctest: +SKIP
+        >>> augmented = transform(pil_image)  # doctest: +SKIP
+    """
+    return read_policy(path).build()
