@@ -1,0 +1,179 @@
+"""Transfer tasks read from image folders laid out as ``<dir>/<class>/<image file>``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from autoaug.data._imageset import ImageSet, TransferTask, check_positive
+from autoaug.data._split import balanced_subset, stratified_split
+from autoaug.errors import DataError
+
+__all__ = ["IMAGE_EXTENSIONS", "load_folder_task"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+_logger = logging.getLogger("autoaug.data")
+
+# What PIL raises for files it cannot identify, truncated data or oversized images.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
+
+_Files = list[tuple[Path, int]]
+
+
+def _scan(root: Path, role: str) -> dict[str, list[Path]]:
+    """Lists the image files of each class folder, checking that every class has some."""
+    if not root.is_dir():
+        raise DataError(f"{role} {root} does not exist or is not a directory")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not class_dirs:
+        raise DataError(f"{role} {root} has no class subfolders: expected {root}/<class name>/<image files>")
+    classes = {}
+    for class_dir in class_dirs:
+        files = sorted(p for p in class_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+        if not files:
+            raise DataError(
+                f"class {class_dir.name!r} of {role} is empty: no image files "
+                f"({', '.join(IMAGE_EXTENSIONS)}) in {class_dir}"
+            )
+        classes[class_dir.name] = files
+    return classes
+
+
+def _check_same_classes(train: set[str], other: set[str], role: str) -> None:
+    if train == other:
+        return
+    problems = [
+        f"missing in {where}: {', '.join(sorted(names))}"
+        for where, names in ((role, train - other), ("train_dir", other - train))
+        if names
+    ]
+    raise DataError(f"train_dir and {role} must have the same class subfolders; {'; '.join(problems)}")
+
+
+def _flatten(classes: dict[str, list[Path]], class_names: Sequence[str]) -> _Files:
+    return [(path, label) for label, name in enumerate(class_names) for path in classes[name]]
+
+
+def _pick(files: _Files, indices: torch.Tensor) -> _Files:
+    return [files[i] for i in indices.tolist()]
+
+
+def _labels(files: _Files) -> torch.Tensor:
+    return torch.tensor([label for _, label in files], dtype=torch.int64)
+
+
+def _decode(path: Path, image_size: int) -> torch.Tensor:
+    with Image.open(path) as image:
+        rgb = image.convert("RGB").resize((image_size, image_size), Image.Resampling.BILINEAR)
+    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1).contiguous()
+
+
+def _read(
+    files: _Files, class_names: Sequence[str], image_size: int, part: tuple[str, Path], skipped: list[str]
+) -> ImageSet:
+    """Decodes ``files``, appending unreadable ones to ``skipped``; every class must keep an image.
+
+    ``part`` names the files' role and their root folder, for error messages.
+    """
+    images, labels = [], []
+    for path, label in files:
+        try:
+            images.append(_decode(path, image_size))
+        except _DECODE_ERRORS as exc:
+            _logger.warning("skipping unreadable image %s: %s", path, exc)
+            skipped.append(f"{path}: {exc}")
+            continue
+        labels.append(label)
+    counts = torch.bincount(torch.tensor(labels, dtype=torch.int64), minlength=len(class_names))
+    role, root = part
+    for name, count in zip(class_names, counts.tolist(), strict=True):
+        if count == 0:
+            raise DataError(
+                f"class {name!r} of {role} is empty: none of its image files in {root / name} could be "
+                "read (see the warnings of logger 'autoaug.data')"
+            )
+    return ImageSet(torch.stack(images), torch.tensor(labels, dtype=torch.int64))
+
+
+def load_folder_task(
+    train_dir: str | Path,
+    val_dir: str | Path,
+    test_dir: str | Path | None = None,
+    image_size: int = 32,
+    val_fraction: float = 0.5,
+    max_train_images: int | None = None,
+    seed: int = 0,
+    name: str = "folders",
+) -> TransferTask:
+    """Loads a transfer task from image folders.
+
+    Each directory holds one subfolder per class (the same classes everywhere) with image files
+    (``.png .jpg .jpeg .bmp .gif .webp .tif .tiff``). Images are converted to RGB and resized to a
+    square of ``image_size`` pixels (bilinear; the aspect ratio is not kept). Every folder is checked
+    before any image is decoded. Unreadable files are skipped, logged on logger ``autoaug.data`` and
+    listed in ``TransferTask.skipped``.
+
+    Args:
+        train_dir: Source-domain training images.
+        val_dir: Target-domain images; split stratified into validation and test unless ``test_dir``
+            is given.
+        test_dir: Target-domain held-out test images, if kept apart from ``val_dir``.
+        image_size: Side of the square images, in pixels.
+        val_fraction: Share of each ``val_dir`` class that goes to validation when splitting.
+        max_train_images: Keep at most this many training files, balanced over the classes.
+        seed: Seed of the split and of the training subset.
+        name: Task name shown in reports.
+
+    Returns:
+        The task; class names are the sorted subfolder names of ``train_dir``.
+
+    Raises:
+        DataError: If a directory is missing or has no class subfolders, a class has no (readable)
+            image, the class sets differ, or a target class is too small to split.
+
+    Example:
+        >>> task = load_folder_task("photos/train", "sketches/val", image_size=64)  # doctest: +SKIP
+    """
+    check_positive("image_size", image_size)
+    train_root, val_root = Path(train_dir), Path(val_dir)
+    train_classes = _scan(train_root, "train_dir")
+    val_classes = _scan(val_root, "val_dir")
+    _check_same_classes(set(train_classes), set(val_classes), "val_dir")
+    class_names = tuple(sorted(train_classes))
+    train_files = _flatten(train_classes, class_names)
+    val_files = _flatten(val_classes, class_names)
+    if test_dir is None:
+        val_idx, test_idx = stratified_split(
+            _labels(val_files), val_fraction, class_names, seed, source=f"val_dir {val_root}"
+        )
+        targets = (
+            (_pick(val_files, val_idx), ("the validation part of val_dir", val_root)),
+            (_pick(val_files, test_idx), ("the test part of val_dir", val_root)),
+        )
+    else:
+        test_root = Path(test_dir)
+        test_classes = _scan(test_root, "test_dir")
+        _check_same_classes(set(train_classes), set(test_classes), "test_dir")
+        targets = (
+            (val_files, ("val_dir", val_root)),
+            (_flatten(test_classes, class_names), ("test_dir", test_root)),
+        )
+    if max_train_images is not None:
+        check_positive("max_train_images", max_train_images)
+        keep = balanced_subset(_labels(train_files), max_train_images, len(class_names), seed)
+        train_files = _pick(train_files, keep)
+
+    skipped: list[str] = []
+    train, val, test = (
+        _read(files, class_names, image_size, part, skipped)
+        for files, part in ((train_files, ("train_dir", train_root)), *targets)
+    )
+    if skipped:
+        _logger.warning("skipped %d unreadable image file(s) in task %r", len(skipped), name)
+    return TransferTask(name, class_names, train, val, test, skipped=tuple(skipped))

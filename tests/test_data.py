@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sklearn.datasets import load_digits
+
+from autoaug.data import ImageSet, TransferTask, load_digits_task, load_folder_task
+from autoaug.errors import DataError
+
+
+@pytest.fixture(scope="module")
+def digits() -> TransferTask:
+    return load_digits_task(image_size=16, train_size=300, seed=0)
+
+
+def _rows(images: torch.Tensor) -> list[bytes]:
+    return sorted(image.numpy().tobytes() for image in images)
+
+
+def test_digits_shapes_and_dtypes(digits: TransferTask) -> None:
+    assert digits.name == "digits"
+    assert digits.class_names == tuple(str(d) for d in range(10))
+    assert digits.num_classes == 10
+    for split, size in ((digits.train, 300), (digits.val, 898), (digits.test, 899)):
+        assert split.images.shape == (size, 3, 16, 16)
+        assert split.images.dtype == torch.uint8
+        assert split.labels.dtype == torch.int64
+        assert torch.equal(split.images[:, 0], split.images[:, 2])  # grayscale replicated
+    assert digits.skipped == ()
+
+
+def test_digits_train_is_class_balanced(digits: TransferTask) -> None:
+    assert digits.train.labels.bincount().tolist() == [30] * 10
+
+
+def test_digits_val_and_test_partition_the_target_stratified() -> None:
+    task = load_digits_task(image_size=8, train_size=10, val_fraction=0.3)
+    native = np.rint(load_digits().images * (255 / 16)).astype(np.uint8)
+    target = torch.from_numpy(native).unsqueeze(1).expand(-1, 3, -1, -1)
+    assert _rows(torch.cat([task.val.images, task.test.images])) == _rows(target)
+    val_share = task.val.labels.bincount() / (task.val.labels.bincount() + task.test.labels.bincount())
+    assert torch.all((val_share - 0.3).abs() < 0.01)
+
+
+def test_digits_is_deterministic_per_seed(digits: TransferTask) -> None:
+    again = load_digits_task(image_size=16, train_size=300, seed=0)
+    other = load_digits_task(image_size=16, train_size=300, seed=1)
+    for split in ("train", "val", "test"):
+        assert torch.equal(getattr(digits, split).images, getattr(again, split).images)
+        assert torch.equal(getattr(digits, split).labels, getattr(again, split).labels)
+    assert not torch.equal(digits.train.images, other.train.images)
+    assert not torch.equal(digits.val.labels, other.val.labels)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"train_size": 0}, "train_size must be a positive integer"),
+        ({"train_size": 5001}, "at most 5000"),
+        ({"val_fraction": 1.0}, "val_fraction must lie strictly between 0 and 1"),
+        ({"image_size": 0}, "image_size must be a positive integer"),
+    ],
+)
+def test_digits_bad_arguments(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(DataError, match=message):
+        load_digits_task(**kwargs)  # type: ignore[arg-type]
+
+
+def test_image_set_subset_and_validation() -> None:
+    images = torch.arange(4, dtype=torch.uint8).view(4, 1, 1, 1).expand(4, 3, 2, 2).contiguous()
+    data = ImageSet(images, torch.tensor([0, 1, 2, 3]))
+    part = data.subset([3, 1])
+    assert len(part) == 2
+    assert part.labels.tolist() == [3, 1]
+    assert part.images[:, 0, 0, 0].tolist() == [3, 1]
+    with pytest.raises(DataError, match="uint8"):
+        ImageSet(images.float(), data.labels)
+    with pytest.raises(DataError, match="int64"):
+        ImageSet(images, data.labels[:3])
+
+
+def _write_images(folder: Path, count: int, mode: str = "RGB", size: tuple[int, int] = (20, 12)) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(len(str(folder)))
+    for i in range(count):
+        shape = (size[1], size[0], 3) if mode == "RGB" else (size[1], size[0])
+        Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8), mode).save(folder / f"img{i}.png")
+
+
+def _make_task_dirs(root: Path, train_counts: dict[str, int], val_counts: dict[str, int]) -> tuple[Path, Path]:
+    for split, counts in (("train", train_counts), ("val", val_counts)):
+        for name, count in counts.items():
+            _write_images(root / split / name, count)
+    return root / "train", root / "val"
+
+
+def test_folder_task_happy_path(tmp_path: Path) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"cat": 5, "dog": 3}, {"cat": 4, "dog": 6})
+    _write_images(train_dir / "dog", 1, mode="L", size=(7, 30))  # grayscale, another size
+    (train_dir / "dog" / "notes.txt").write_text("not an image")
+    (train_dir / ".cache").mkdir()
+    task = load_folder_task(train_dir, val_dir, image_size=24, name="pets")
+    assert task.name == "pets"
+    assert task.class_names == ("cat", "dog")
+    assert task.train.images.shape == (8, 3, 24, 24)
+    assert task.train.labels.bincount().tolist() == [5, 3]
+    assert task.val.labels.bincount().tolist() == [2, 3]
+    assert task.test.labels.bincount().tolist() == [2, 3]
+    assert task.skipped == ()
+    assert _rows(torch.cat([task.val.images, task.test.images])) == _rows(
+        load_folder_task(val_dir, val_dir, val_dir, image_size=24).val.images
+    )
+
+
+def test_folder_task_with_test_dir_and_train_cap(tmp_path: Path) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 10, "b": 2, "c": 10}, {"a": 1, "b": 1, "c": 1})
+    for name in "abc":
+        _write_images(tmp_path / "test" / name, 2)
+    task = load_folder_task(train_dir, val_dir, tmp_path / "test", image_size=8, max_train_images=9)
+    assert task.train.labels.bincount().tolist() == [4, 2, 3]
+    assert len(task.val) == 3
+    assert len(task.test) == 6
+
+
+@pytest.mark.parametrize("missing", ["train", "val"])
+def test_folder_task_missing_dir(tmp_path: Path, missing: str) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 2}, {"a": 2})
+    given = {"train": train_dir, "val": val_dir, missing: tmp_path / "nowhere"}
+    with pytest.raises(DataError, match=rf"{missing}_dir .*nowhere does not exist"):
+        load_folder_task(given["train"], given["val"])
+
+
+def test_folder_task_without_class_subfolders(tmp_path: Path) -> None:
+    _write_images(tmp_path / "flat", 3)
+    _, val_dir = _make_task_dirs(tmp_path, {}, {"a": 2})
+    with pytest.raises(DataError, match=r"train_dir .*flat has no class subfolders"):
+        load_folder_task(tmp_path / "flat", val_dir)
+
+
+def test_folder_task_empty_class(tmp_path: Path) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 2}, {"a": 2, "b": 2})
+    (train_dir / "b").mkdir()
+    (train_dir / "b" / "readme.md").write_text("no images here")
+    with pytest.raises(DataError, match=r"class 'b' of train_dir is empty: no image files .* in .*train/b"):
+        load_folder_task(train_dir, val_dir)
+
+
+def test_folder_task_class_sets_differ(tmp_path: Path) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 2, "b": 2, "c": 2}, {"a": 2, "d": 2})
+    with pytest.raises(DataError, match="missing in val_dir: b, c; missing in train_dir: d"):
+        load_folder_task(train_dir, val_dir)
+
+
+def test_folder_task_class_too_small_to_split(tmp_path: Path) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 2, "b": 2}, {"a": 3, "b": 1})
+    with pytest.raises(DataError, match=r"class 'b' in val_dir .* has 1 usable image\(s\); at least 2"):
+        load_folder_task(train_dir, val_dir)
+
+
+def test_folder_task_skips_unreadable_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 2, "b": 2}, {"a": 2, "b": 2})
+    (train_dir / "a" / "broken.png").write_bytes(b"not a png")
+    (train_dir / "b" / "truncated.jpg").write_bytes(b"\xff\xd8\xff\xe0")
+    with caplog.at_level(logging.WARNING, logger="autoaug.data"):
+        task = load_folder_task(train_dir, val_dir)
+    assert len(task.train) == 4
+    assert len(task.skipped) == 2
+    assert task.skipped[0].startswith(f"{train_dir / 'a' / 'broken.png'}: ")
+    assert "skipped 2 unreadable image file(s)" in caplog.text
+    assert "broken.png" in caplog.text
+
+
+def test_folder_task_class_with_only_unreadable_files(tmp_path: Path) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 2}, {"a": 2, "b": 2})
+    (train_dir / "b").mkdir()
+    (train_dir / "b" / "broken.png").write_bytes(b"garbage")
+    with pytest.raises(DataError, match=r"class 'b' of train_dir is empty: none of its image files in .*train/b"):
+        load_folder_task(train_dir, val_dir)
