@@ -1,5 +1,32 @@
-"""autoaug: automated augmentation-policy search for fine-tuning pre-trained backbones."""
+"""autoaug: automated augmentation-policy search for fine-tuning pre-trained backbones.
+
+Example:
+    >>> from autoaug import load_policy
+    >>> transform = load_policy("best_policy.json")  # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+# Public names and the module that defines each; imported on first use so that the command line
+# answers `--help` without loading torch.
+_EXPORTS = {
+    "load_policy": "autoaug.policy",
+    "read_policy": "autoaug.policy",
+    "save_policy": "autoaug.policy",
+    "Policy": "autoaug.policy",
+    "OpSpec": "autoaug.policy",
+    "register_op": "autoaug.ops",
+    "list_ops": "autoaug.ops",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'autoaug' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,0 +1,115 @@
+"""The ``autoaug`` command line: search, trials, export, ui, ops, preview."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+from autoaug.config import SearchConfig
+from autoaug.errors import AutoaugError
+
+DEFAULT_TRACKING_URI = SearchConfig.model_fields["tracking_uri"].default
+DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`SearchConfig` field; unset flags leave the file or default value alone."""
+    for name, field in SearchConfig.model_fields.items():
+        if name == "version":
+            continue
+        flag = "--" + name.replace("_", "-")
+        help_text = f"{field.description} (default: {field.default})"
+        args = typing.get_args(field.annotation)
+        if field.annotation is bool:
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif typing.get_origin(field.annotation) is tuple:
+            parser.add_argument(flag, dest=name, nargs="*", default=None, metavar=name.upper(), help=help_text)
+        else:
+            scalar = field.annotation if not args else next(a for a in args if a is not type(None))
+            kind = scalar if scalar in (int, float) else str
+            parser.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
+
+
+def _add_store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="MLflow tracking URI (default: %(default)s)")
+    parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="MLflow experiment (default: %(default)s)")
+
+
+def _add_search_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", help="search name (default: the latest search)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="autoaug", description="Search augmentation policies for fine-tuning pre-trained backbones."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    search = commands.add_parser(
+        "search",
+        help="run a policy search (no arguments: the built-in offline digits task)",
+        description="Fine-tune a pre-trained timm backbone under proposed policies on Ray, score each on clean "
+        "target-domain validation data and record every trial in MLflow. Flags override --config.",
+    )
+    search.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
+    _add_config_flags(search)
+
+    trials = commands.add_parser("trials", help="ranked table of a search's trials")
+    _add_search_name(trials)
+    trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20")
+    _add_store_flags(trials)
+
+    export = commands.add_parser("export", help="write the best policy as JSON plus a torchvision-only snippet")
+    _add_search_name(export)
+    export.add_argument("-o", "--output", type=Path, default=Path("best_policy.json"), help="default: %(default)s")
+    _add_store_flags(export)
+
+    ui = commands.add_parser("ui", help="open the MLflow UI on the search records")
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "
+                    "the records to the network)")
+    ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
+    ui.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="default: %(default)s")
+
+    ops = commands.add_parser("ops", help="list augmentation ops and their magnitude ranges")
+    ops.add_argument("pattern", nargs="?", default="*", help="glob over op names (default: all)")
+
+    preview = commands.add_parser("preview", help="write a PNG grid of a policy applied to sample images")
+    preview.add_argument("policy", type=Path, help="policy JSON file (e.g. from autoaug export)")
+    preview.add_argument("-o", "--output", type=Path, default=Path("preview.png"), help="default: %(default)s")
+    preview.add_argument("--images", type=Path, help="image folder <dir>/<class>/* (default: built-in digits)")
+    preview.add_argument("--samples", type=int, default=8, help="augmented draws per image (default: %(default)s)")
+    preview.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here so that `--help` and argument errors answer without loading torch and Ray.
+    from autoaug import commands
+
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, args.command)
+    return handler(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``autoaug`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except AutoaugError as exc:
+        print(f"autoaug {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"autoaug {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The search flags that were given, keyed by config field."""
+    return {name: getattr(args, name) for name in SearchConfig.model_fields if getattr(args, name, None) is not None}

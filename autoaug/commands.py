@@ -1,0 +1,142 @@
+"""What each ``autoaug`` subcommand does once its arguments are parsed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from mlflow import MlflowClient
+
+from autoaug.cli import config_overrides
+from autoaug.config import load_config
+from autoaug.data import load_digits_task, load_folder_task
+from autoaug.errors import ConfigError
+from autoaug.ops import list_ops
+from autoaug.policy import describe, policy_to_snippet, read_policy, render_grid, save_policy
+from autoaug.results import TrialRow, best_row, format_table, load_trial_rows
+from autoaug.search import SearchOutcome, prepare_search, run_search
+from autoaug.tracking import find_search, prepare_store
+from autoaug.tracking import read_policy as read_trial_policy
+
+
+def search(args: argparse.Namespace) -> int:
+    """Validate everything, run the search, print the ranked table and the next steps."""
+    config = load_config(args.config, config_overrides(args))
+    prepared = prepare_search(config)
+    outcome = run_search(prepared)
+    print(final_report(outcome))
+    return 0 if outcome.best is not None else 1
+
+
+def _test_accuracy(row: TrialRow | None) -> str:
+    value = row.metrics.get("test_accuracy") if row else None
+    return f"{value:.3f}" if value is not None else "-"
+
+
+def final_report(outcome: SearchOutcome) -> str:
+    """The summary printed at the end of ``autoaug search``."""
+    lines = ["", f"Trials of {outcome.name!r}, ranked by target-validation accuracy:", format_table(outcome.rows, 15)]
+    if outcome.best is None:
+        lines.append("\nNo trial completed: see the failure reasons above and in the MLflow UI.")
+        return "\n".join(lines)
+    best = outcome.best
+    lines += [
+        "",
+        f"Best policy: {best.name}  val_accuracy {best.score:.3f}  held-out test accuracy {_test_accuracy(best)}",
+        f"  {best.policy}",
+        "",
+        "Held-out target test accuracy (reported only; trials are ranked on validation):",
+    ]
+    baselines = [row for row in outcome.rows if row.baseline]
+    for row in [best, *[b for b in baselines if b is not best]]:
+        label = f"baseline {row.baseline}" if row.baseline else f"best searched ({row.name})"
+        lines.append(f"  {label:<40} {_test_accuracy(row)}")
+    searched = best_row(outcome.rows, searched_only=True)
+    top_baseline = best_row(baselines)
+    if searched and top_baseline:
+        gap = searched.score - top_baseline.score
+        verdict = "beat" if gap > 0 else "did not beat"
+        lines.append(
+            f"  The best searched policy {verdict} the best baseline ({top_baseline.baseline}) on validation "
+            f"by {gap:+.3f}."
+        )
+    failed = sum(row.outcome == "failed" for row in outcome.rows)
+    if failed:
+        lines.append(f"  {failed} trial(s) failed; their reasons are in the table and in MLflow.")
+    lines += [
+        "",
+        f"Finished in {outcome.seconds / 60:.1f} min. Next:",
+        "  autoaug ui                                  # parent and trial runs at http://127.0.0.1:5000",
+        f"  autoaug trials --name {outcome.name}",
+        f"  autoaug export --name {outcome.name}    # best_policy.json + best_policy.py",
+        "  then in your training code: from autoaug import load_policy; tf = load_policy('best_policy.json')",
+    ]
+    return "\n".join(lines)
+
+
+def _client(args: argparse.Namespace) -> MlflowClient:
+    return MlflowClient(prepare_store(args.tracking_uri))
+
+
+def trials(args: argparse.Namespace) -> int:
+    """Print the ranked trials of a search."""
+    client = _client(args)
+    parent = find_search(client, args.experiment, args.name)
+    rows = load_trial_rows(client, parent)
+    print(f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials")
+    print(format_table(rows, None if args.all else 20))
+    return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """Write the best policy of a search as JSON and as a standalone torchvision snippet."""
+    client = _client(args)
+    parent = find_search(client, args.experiment, args.name)
+    best = best_row(load_trial_rows(client, parent))
+    if best is None:
+        raise ConfigError(f"search {parent.info.run_name!r} has no completed trial to export")
+    policy = read_trial_policy(client, client.get_run(best.run_id))
+    save_policy(policy, args.output)
+    snippet_path = args.output.with_suffix(".py")
+    snippet_path.write_text(policy_to_snippet(policy), encoding="utf-8")
+    print(f"search {parent.info.run_name!r}: best trial {best.name} (val_accuracy {best.score:.3f})")
+    print(f"  {describe(policy)}")
+    print(f"wrote {args.output} (load with autoaug.load_policy) and {snippet_path} (torchvision only)")
+    return 0
+
+
+def ui(args: argparse.Namespace) -> int:
+    """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
+    uri = prepare_store(args.tracking_uri)
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+               "--host", args.host, "--port", str(args.port), "--workers", "1"]
+    print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    return subprocess.call(command, env=env)
+
+
+def ops(args: argparse.Namespace) -> int:
+    """List the registered ops with their real magnitude ranges."""
+    found = list_ops(args.pattern)
+    if not found:
+        raise ConfigError(f"no op matches {args.pattern!r}")
+    print(f"{'op':<22} {'magnitude 0 -> 1':<22} {'signed':<7} description")
+    for op in found:
+        span = f"{op.low:g} -> {op.high:g}" if op.uses_magnitude else "(none)"
+        print(f"{op.name:<22} {span:<22} {'yes' if op.signed else '':<7} {op.description}")
+    return 0
+
+
+def preview(args: argparse.Namespace) -> int:
+    """Write a PNG grid of the policy applied to a few sample images."""
+    policy = read_policy(args.policy)
+    if args.images:
+        task = load_folder_task(args.images, args.images)
+    else:
+        task = load_digits_task(train_size=100)
+    images = task.train.images[:: max(1, len(task.train) // 6)][:6]
+    render_grid(policy, images, samples=args.samples, seed=args.seed).save(args.output)
+    print(f"wrote {args.output}: {len(images)} images x {args.samples} draws of {describe(policy)}")
+    return 0

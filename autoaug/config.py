@@ -1,0 +1,103 @@
+"""Search configuration: a versioned YAML file and CLI flags, validated once into a frozen model.
+
+Precedence is CLI flag > config file > default. Relative paths in a file are taken relative to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+from pydantic import Field
+
+from autoaug._yaml import FrozenModel, read_yaml, validate
+from autoaug.errors import ConfigError
+
+BUILTIN_TASKS = ("digits",)
+_PATH_FIELDS = ("train_dir", "val_dir", "test_dir")
+
+
+class SearchConfig(FrozenModel):
+    """Everything one search needs. Defaults run the built-in offline ``digits`` task."""
+
+    version: Literal[1] = 1
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", description="search name (default: task and time)")
+    task: str = Field("digits", description="built-in task ('digits') or 'folders' for your own image folders")
+    train_dir: Path | None = Field(None, description="training images, <dir>/<class>/*.png (task 'folders')")
+    val_dir: Path | None = Field(None, description="clean target-domain images that score trials (task 'folders')")
+    test_dir: Path | None = Field(None, description="held-out target images (default: split off val_dir)")
+    image_size: int = Field(32, ge=8, le=1024, description="images are resized to this square size")
+    train_size: int = Field(2000, ge=10, description="at most this many training images (class-balanced)")
+    val_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of target images used for validation")
+    backbone: str = Field("tf_efficientnet_lite0", description="any timm model name")
+    weights: str = Field("auto", description="'auto' (weights shipped in a package), a checkpoint path, 'hub', 'none'")
+    space: str = Field("default", description="built-in search space name or a YAML file")
+    trials: int = Field(16, ge=0, description="searched trials, run after the baselines")
+    baselines: tuple[str, ...] = Field(
+        ("none", "trivial_augment_wide", "rand_augment"), description="baseline policies evaluated first"
+    )
+    epochs: int = Field(2, ge=1, description="fine-tuning epochs per trial")
+    batch_size: int = Field(64, ge=1, description="training batch size")
+    lr: float = Field(1e-3, gt=0.0, description="AdamW learning rate")
+    seed: int = Field(0, description="seed for data splits, training and the sampler")
+    concurrency: int = Field(2, ge=1, description="trials running at once")
+    cpus_per_trial: float = Field(1.0, gt=0.0, description="CPUs reserved by each trial (also its torch threads)")
+    gpus_per_trial: float = Field(0.0, ge=0.0, description="GPUs per trial; fractions share a GPU")
+    early_stopping: bool = Field(True, description="stop weak trials early (ASHA on validation accuracy)")
+    tracking_uri: str = Field("sqlite:///mlruns/mlflow.db", description="MLflow tracking URI (a server URL on a cluster)")
+    experiment: str = Field("autoaug", description="MLflow experiment name")
+    address: str | None = Field(None, description="Ray cluster address (default: a local Ray runtime)")
+
+    @pydantic.field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str) -> str:
+        if value not in (*BUILTIN_TASKS, "folders"):
+            raise ValueError(f"unknown task {value!r}: use one of {', '.join(BUILTIN_TASKS)} or 'folders'")
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _folders_need_dirs(self) -> SearchConfig:
+        if self.task == "folders" and (self.train_dir is None or self.val_dir is None):
+            raise ValueError("task 'folders' needs train_dir and val_dir (image folders <dir>/<class>/*.png)")
+        if self.task != "folders" and self.train_dir is not None:
+            raise ValueError(f"train_dir is only used with task 'folders' (task is {self.task!r})")
+        return self
+
+    def search_name(self) -> str:
+        """The given name, or one made from the task and the current time."""
+        return self.name or f"{self.task}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+
+    def with_name(self, name: str) -> SearchConfig:
+        """A copy with the search name fixed (so it is the same everywhere it is recorded)."""
+        return self.model_copy(update={"name": name})
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    resolved = dict(data)
+    for key in _PATH_FIELDS:
+        if isinstance(resolved.get(key), str):
+            resolved[key] = str((base / resolved[key]).resolve())
+    if isinstance(resolved.get("space"), str) and resolved["space"].endswith((".yaml", ".yml")):
+        resolved["space"] = str((base / resolved["space"]).resolve())
+    return resolved
+
+
+def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> SearchConfig:
+    """Read a config file (optional) and apply CLI overrides (``None`` values are ignored).
+
+    Example:
+        >>> load_config(overrides={"trials": 4}).trials
+        4
+    """
+    data: dict[str, Any] = {}
+    source = "command-line flags"
+    if path is not None:
+        loaded = read_yaml(path, ConfigError)
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+        data = _resolve_paths(loaded, path.parent)
+        source = f"{path} (with command-line flags)"
+    data.update({key: value for key, value in (overrides or {}).items() if value is not None})
+    return validate(SearchConfig, data, source, ConfigError)

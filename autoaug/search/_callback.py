@@ -1,0 +1,124 @@
+"""Driver-side Tune callback: mirrors every trial into MLflow and prints progress as trials end."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+from PIL import Image
+from ray.tune import Callback
+from ray.tune.experiment import Trial
+
+from autoaug.policy import Policy, render_grid
+from autoaug.search._searcher import BASELINE_KEY, POLICY_KEY
+from autoaug.trainable import PRIMARY_METRIC
+from autoaug.tracking import SearchTracker
+
+logger = logging.getLogger("autoaug.search")
+
+_TUNE_BOOKKEEPING = {
+    "time_this_iter_s", "time_total_s", "timestamp", "training_iteration", "iterations_since_restore",
+    "time_since_restore", "timesteps_total", "episodes_total", "pid", "done",
+}
+
+
+@dataclass
+class TrialRecord:
+    """What the driver knows of one trial, for the progress line and the final table."""
+
+    trial_id: str
+    run_name: str
+    policy: Policy
+    baseline: str | None
+    started: float = field(default_factory=time.time)
+    outcome: str = "running"
+    reason: str = ""
+    epochs: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def _reported_metrics(result: dict[str, Any]) -> dict[str, float]:
+    return {
+        key: float(value)
+        for key, value in result.items()
+        if key not in _TUNE_BOOKKEEPING and isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+
+
+def _failure_reason(trial: Trial) -> str:
+    """The last line of the trial's error trace (read from the driver-side copy Tune writes first)."""
+    local = Path(trial.error_file) if trial.error_file else None
+    text = local.read_text(errors="replace") if local and local.is_file() else str(trial.get_error() or "")
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error (see the Ray worker logs)"
+
+
+class TrackingCallback(Callback):
+    """Records each trial as an MLflow child run and reports progress through ``echo``."""
+
+    def __init__(
+        self,
+        tracker: SearchTracker,
+        sample_images: torch.Tensor,
+        epochs: int,
+        total_trials: int,
+        echo: Callable[[str], None],
+    ) -> None:
+        self._tracker = tracker
+        self._sample_images = sample_images
+        self._epochs = epochs
+        self._total = total_trials
+        self._echo = echo
+        self.records: dict[str, TrialRecord] = {}
+
+    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        if trial.trial_id in self.records:
+            return
+        policy = Policy.from_json(trial.config[POLICY_KEY], source=f"trial {trial.trial_id}")
+        baseline = trial.config.get(BASELINE_KEY)
+        searched = sum(record.baseline is None for record in self.records.values())
+        run_name = f"baseline-{baseline}" if baseline else f"trial-{searched:03d}"
+        params = {key: value for key, value in trial.config.items() if key != POLICY_KEY}
+        samples = self._render_samples(policy, run_name)
+        self._tracker.start_trial(trial.trial_id, run_name, policy, params, samples, baseline)
+        self.records[trial.trial_id] = TrialRecord(trial.trial_id, run_name, policy, baseline)
+
+    def _render_samples(self, policy: Policy, run_name: str) -> Image.Image | None:
+        try:
+            return render_grid(policy, self._sample_images, samples=8, seed=0)
+        except Exception as exc:  # a user's op may raise anything; the trial then fails on its worker
+            logger.warning("%s: no sample grid, the policy raised %s: %s", run_name, type(exc).__name__, exc)
+            return None
+
+    def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict, **info: Any) -> None:
+        record = self.records[trial.trial_id]
+        record.epochs = int(result["training_iteration"])
+        record.metrics.update(_reported_metrics(result))
+        self._tracker.log_metrics(trial.trial_id, _reported_metrics(result), step=record.epochs)
+
+    def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        record = self.records[trial.trial_id]
+        self._finish(record, "completed" if record.epochs >= self._epochs else "pruned")
+
+    def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        record = self.records.get(trial.trial_id)
+        if record is not None:
+            self._finish(record, "failed", _failure_reason(trial))
+
+    def _finish(self, record: TrialRecord, outcome: str, reason: str = "") -> None:
+        record.outcome, record.reason = outcome, reason
+        self._tracker.end_trial(record.trial_id, outcome, reason or None)
+        done = sum(r.outcome != "running" for r in self.records.values())
+        score = record.metrics.get(PRIMARY_METRIC)
+        shown = f"val_accuracy={score:.3f}" if score is not None else reason
+        best = max((r.metrics.get(PRIMARY_METRIC, 0.0) for r in self.records.values()), default=0.0)
+        seconds = time.time() - record.started
+        self._echo(
+            f"[{done:>3}/{self._total}] {record.run_name:<32} {outcome:<9} {shown}  "
+            f"({seconds:.0f}s, best so far {best:.3f})"
+        )
+

@@ -1,0 +1,71 @@
+"""Policy proposals: baselines first, then Optuna's sampler over the search space (define-by-run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from ray.tune.result import TRAINING_ITERATION
+from ray.tune.search.optuna import OptunaSearch
+
+from autoaug.policy import Policy
+from autoaug.space import SearchSpace
+
+BASELINE_KEY = "baseline"
+POLICY_KEY = "policy_json"
+
+
+class PolicySearcher(OptunaSearch):
+    """Ray Tune searcher that proposes augmentation policies.
+
+    Baseline policies are handed out first, outside the Optuna study, so the results table shows
+    what the search beat without the baselines steering the sampler. Every searched trial then
+    asks Optuna's sampler for a policy. A trial that the scheduler stopped before its last epoch is
+    told to Optuna as PRUNED (Tune's own searcher would record it as COMPLETE).
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        baselines: dict[str, Policy],
+        *,
+        metric: str,
+        mode: str,
+        epochs: int,
+        seed: int,
+        startup_trials: int = 6,
+    ) -> None:
+        self._search_space = space
+        self._pending_baselines = list(baselines.items())
+        self._baseline_trials: set[str] = set()
+        self._epochs = epochs
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials, multivariate=True)
+        super().__init__(space=self._define_by_run, metric=metric, mode=mode, sampler=sampler)
+
+    def _define_by_run(self, trial: optuna.Trial) -> dict[str, Any]:
+        return {POLICY_KEY: self._search_space.suggest(trial).to_json()}
+
+    def suggest(self, trial_id: str) -> dict[str, Any] | None:
+        if self._pending_baselines:
+            name, policy = self._pending_baselines.pop(0)
+            self._baseline_trials.add(trial_id)
+            return {BASELINE_KEY: name, POLICY_KEY: policy.to_json()}
+        return super().suggest(trial_id)
+
+    def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
+        if trial_id not in self._baseline_trials:
+            super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        if trial_id in self._baseline_trials or trial_id in self._completed_trials:
+            return
+        if not error and result and result.get(TRAINING_ITERATION, self._epochs) < self._epochs:
+            self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
+            self._completed_trials.add(trial_id)
+            return
+        super().on_trial_complete(trial_id, result, error)
+
+    @property
+    def study(self) -> optuna.Study:
+        """The Optuna study behind the searched (non-baseline) trials."""
+        return self._ot_study

@@ -1,0 +1,176 @@
+"""Search spaces: a YAML file, validated once, turned into define-by-run Optuna suggestions.
+
+A space names a policy *structure* and the ops and ranges the sampler may use::
+
+    version: 1
+    name: default
+    structure: sequence        # sequence | subpolicies | rand | trivial
+    ops: [rotate, downscale, gaussian_blur, "shear_*"]
+    probability: [0.0, 1.0]
+    magnitude: [0.0, 1.0]
+
+* ``sequence``: every listed op, in order, with its own searched probability and magnitude
+  (one AutoAugment sub-policy holding all ops; a probability near 0 switches an op off).
+* ``subpolicies``: ``sub_policies`` x ``ops_per_sub_policy`` searched (op, probability, magnitude)
+  slots; one sub-policy is drawn per image (AutoAugment).
+* ``rand``: RandAugment over the listed ops; searches N in ``num_ops`` and the shared magnitude M.
+* ``trivial``: TrivialAugment; searches which of the listed ops stay in the pool.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Protocol
+
+import pydantic
+
+from autoaug._yaml import FrozenModel, read_yaml, validate
+from autoaug.errors import PolicyError, SpaceError
+from autoaug.ops import get_op, list_ops
+from autoaug.policy import OpSpec, Policy
+
+Structure = Literal["sequence", "subpolicies", "rand", "trivial"]
+_STRUCTURE_FIELDS: dict[str, set[str]] = {
+    "sequence": {"probability", "magnitude"},
+    "subpolicies": {"probability", "magnitude", "sub_policies", "ops_per_sub_policy"},
+    "rand": {"magnitude", "num_ops"},
+    "trivial": set(),
+}
+_BUILTIN_PACKAGE = "autoaug.search_spaces"
+
+
+class Suggester(Protocol):
+    """The part of ``optuna.Trial`` a space uses (Ray Tune passes a wrapper with the same calls)."""
+
+    def suggest_float(self, name: str, low: float, high: float) -> float: ...
+    def suggest_int(self, name: str, low: int, high: int) -> int: ...
+    def suggest_categorical(self, name: str, choices: list[str]) -> str: ...
+
+
+def _check_unit_range(value: tuple[float, float]) -> tuple[float, float]:
+    low, high = value
+    if not 0.0 <= low <= high <= 1.0:
+        raise ValueError(f"expected [low, high] with 0 <= low <= high <= 1, got [{low}, {high}]")
+    return value
+
+
+class SearchSpace(FrozenModel):
+    """A validated search space. Build it with :func:`load_space`."""
+
+    version: Literal[1] = 1
+    name: str
+    description: str = ""
+    structure: Structure
+    ops: tuple[str, ...] = pydantic.Field(min_length=1)
+    probability: tuple[float, float] = (0.0, 1.0)
+    magnitude: tuple[float, float] = (0.0, 1.0)
+    sub_policies: int = pydantic.Field(default=2, ge=1, le=50)
+    ops_per_sub_policy: int = pydantic.Field(default=2, ge=1, le=10)
+    num_ops: tuple[int, int] = (1, 3)
+
+    _unit_ranges = pydantic.field_validator("probability", "magnitude")(_check_unit_range)
+
+    @pydantic.field_validator("num_ops")
+    @classmethod
+    def _check_num_ops(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= value[0] <= value[1] <= 10:
+            raise ValueError(f"expected [low, high] with 1 <= low <= high <= 10, got {list(value)}")
+        return value
+
+    @pydantic.field_validator("ops")
+    @classmethod
+    def _expand_ops(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        names: list[str] = []
+        for index, pattern in enumerate(patterns):
+            if any(char in pattern for char in "*?["):
+                matches = [op.name for op in list_ops(pattern)]
+                if not matches:
+                    raise ValueError(f"ops[{index}]: pattern {pattern!r} matches no op (see `autoaug ops`)")
+            else:
+                try:
+                    matches = [get_op(pattern).name]
+                except PolicyError as exc:
+                    raise ValueError(f"ops[{index}]: {exc}") from None
+            names.extend(name for name in matches if name not in names)
+        return tuple(names)
+
+    @pydantic.model_validator(mode="after")
+    def _check_fields_fit_structure(self) -> SearchSpace:
+        structure_specific = set().union(*_STRUCTURE_FIELDS.values())
+        misplaced = (self.model_fields_set & structure_specific) - _STRUCTURE_FIELDS[self.structure]
+        if misplaced:
+            allowed = ", ".join(sorted(_STRUCTURE_FIELDS[self.structure])) or "none"
+            raise ValueError(
+                f"{', '.join(sorted(misplaced))} has no meaning for structure {self.structure!r} "
+                f"(its own settings: {allowed})"
+            )
+        return self
+
+    def suggest(self, trial: Suggester) -> Policy:
+        """Draw one policy from the space. Does no computation beyond the suggestions."""
+        if self.structure == "sequence":
+            return Policy(
+                structure="subpolicies",
+                sub_policies=(tuple(self._suggest_op(trial, op, op) for op in self.ops),),
+            )
+        if self.structure == "subpolicies":
+            return Policy(
+                structure="subpolicies",
+                sub_policies=tuple(
+                    tuple(self._suggest_slot(trial, f"s{i}.op{j}") for j in range(self.ops_per_sub_policy))
+                    for i in range(self.sub_policies)
+                ),
+            )
+        if self.structure == "rand":
+            return Policy(
+                structure="rand",
+                ops=self.ops,
+                num_ops=trial.suggest_int("num_ops", *self.num_ops),
+                magnitude=trial.suggest_float("magnitude", *self.magnitude),
+            )
+        kept = tuple(op for op in self.ops if trial.suggest_categorical(f"use.{op}", ["yes", "no"]) == "yes")
+        return Policy(structure="trivial", ops=kept or ("identity",))
+
+    def _suggest_slot(self, trial: Suggester, key: str) -> OpSpec:
+        return self._suggest_op(trial, key, trial.suggest_categorical(key, list(self.ops)))
+
+    def _suggest_op(self, trial: Suggester, key: str, op: str) -> OpSpec:
+        return OpSpec(
+            name=op,
+            probability=trial.suggest_float(f"{key}.p", *self.probability),
+            magnitude=trial.suggest_float(f"{key}.m", *self.magnitude),
+        )
+
+
+def builtin_spaces() -> list[str]:
+    """Names of the search spaces shipped with autoaug."""
+    files = resources.files(_BUILTIN_PACKAGE).iterdir()
+    return sorted(Path(entry.name).stem for entry in files if entry.name.endswith(".yaml"))
+
+
+def resolve_space_path(name_or_path: str) -> Path:
+    """Map a built-in space name or a file path to the YAML file it refers to."""
+    path = Path(name_or_path)
+    if path.suffix in {".yaml", ".yml"} or path.exists():
+        if not path.is_file():
+            raise SpaceError(f"{path}: search-space file not found")
+        return path
+    if name_or_path in builtin_spaces():
+        return Path(str(resources.files(_BUILTIN_PACKAGE) / f"{name_or_path}.yaml"))
+    raise SpaceError(
+        f"unknown search space {name_or_path!r}: give a YAML file path or one of the built-in "
+        f"spaces: {', '.join(builtin_spaces())}"
+    )
+
+
+def load_space(name_or_path: str) -> SearchSpace:
+    """Load and validate a search space by built-in name (``default``) or YAML path.
+
+    Example:
+        >>> load_space("randaugment").structure
+        'rand'
+    """
+    path = resolve_space_path(name_or_path)
+    return validate(SearchSpace, read_yaml(path, SpaceError), str(path), SpaceError)
+

@@ -1,0 +1,176 @@
+"""MLflow records of a search: one parent run, one child run per trial. Written by the driver only.
+
+Every write goes through one :class:`SearchTracker` in the driver process, so a sqlite store is never
+opened by several processes at once, and remote workers never need to reach the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, Run, RunStatus
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from PIL import Image
+
+from autoaug.errors import ConfigError
+from autoaug.policy import Policy, describe
+
+logger = logging.getLogger("autoaug.tracking")
+
+TAG_SEARCH = "autoaug.search"
+TAG_ROLE = "autoaug.role"
+TAG_OUTCOME = "autoaug.outcome"
+TAG_BASELINE = "autoaug.baseline"
+TAG_TRIAL_ID = "autoaug.trial_id"
+TAG_REASON = "autoaug.failure_reason"
+POLICY_ARTIFACT = "policy.json"
+_STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
+_MAX_PARAM_LENGTH = 500
+
+
+def prepare_store(tracking_uri: str) -> str:
+    """Create the folder of a local sqlite store and return the URI with an absolute path.
+
+    An absolute path keeps the store the same whichever directory a later command runs from.
+    """
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return tracking_uri
+    db_path = Path(tracking_uri.removeprefix(prefix)).expanduser().resolve()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    return prefix + str(db_path)
+
+
+def _artifact_root(tracking_uri: str) -> str | None:
+    """Artifacts of a local sqlite store live beside it (``mlruns/artifacts``); a server picks its own."""
+    if tracking_uri.startswith("sqlite:///"):
+        return (Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
+    return None
+
+
+def open_experiment(client: MlflowClient, name: str, create: bool) -> str:
+    """The id of experiment ``name``; created (with its store migrated) only when ``create``."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    if not create:
+        raise ConfigError(f"no experiment {name!r} in the tracking store {client.tracking_uri}: run `autoaug search` first")
+    return client.create_experiment(name, artifact_location=_artifact_root(client.tracking_uri))
+
+
+def _params(values: dict[str, Any]) -> list[Param]:
+    return [Param(key, str(value)[:_MAX_PARAM_LENGTH]) for key, value in values.items()]
+
+
+class SearchTracker:
+    """Writes one search to MLflow: the parent run and a child run per trial."""
+
+    def __init__(self, tracking_uri: str, experiment: str, search_name: str) -> None:
+        self.tracking_uri = prepare_store(tracking_uri)
+        self.client = MlflowClient(self.tracking_uri)
+        self.experiment_id = open_experiment(self.client, experiment, create=True)
+        self.search_name = search_name
+        self.parent_run_id = ""
+        self._child_runs: dict[str, str] = {}
+
+    def start_search(self, config: dict[str, Any], space_yaml: str) -> str:
+        """Open the parent run and record the configuration and the search space."""
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=self.search_name,
+            tags={TAG_SEARCH: self.search_name, TAG_ROLE: "search"},
+        )
+        self.parent_run_id = run.info.run_id
+        self.client.log_batch(self.parent_run_id, params=_params(config))
+        self.client.log_dict(self.parent_run_id, config, "config.yaml")
+        self.client.log_text(self.parent_run_id, space_yaml, "search_space.yaml")
+        return self.parent_run_id
+
+    def start_trial(
+        self,
+        trial_id: str,
+        run_name: str,
+        policy: Policy,
+        params: dict[str, Any],
+        samples: Image.Image | None,
+        baseline: str | None = None,
+    ) -> None:
+        """Open a trial's child run with its policy (as params and ``policy.json``) and sample grid."""
+        tags = {
+            MLFLOW_PARENT_RUN_ID: self.parent_run_id,
+            TAG_SEARCH: self.search_name,
+            TAG_ROLE: "trial",
+            TAG_TRIAL_ID: trial_id,
+            "policy": describe(policy)[:5000],
+        }
+        if baseline:
+            tags[TAG_BASELINE] = baseline
+        run_id = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags).info.run_id
+        self._child_runs[trial_id] = run_id
+        self.client.log_batch(run_id, params=_params({"structure": policy.structure, **params}))
+        self.client.log_text(run_id, policy.to_json(), POLICY_ARTIFACT)
+        if samples is not None:
+            self.client.log_image(run_id, samples, "augmented_samples.png")
+
+    def log_metrics(self, trial_id: str, metrics: dict[str, float], step: int) -> None:
+        """Log a trial's metrics for one epoch."""
+        run_id = self._child_runs[trial_id]
+        timestamp = mlflow.utils.time.get_current_time_millis()
+        batch = [Metric(key, float(value), timestamp, step) for key, value in metrics.items()]
+        self.client.log_batch(run_id, metrics=batch)
+
+    def end_trial(self, trial_id: str, outcome: str, reason: str | None = None) -> None:
+        """Close a trial's child run as completed, pruned or failed (with the reason)."""
+        run_id = self._child_runs[trial_id]
+        self.client.set_tag(run_id, TAG_OUTCOME, outcome)
+        if reason:
+            self.client.set_tag(run_id, TAG_REASON, reason[:5000])
+        self.client.set_terminated(run_id, RunStatus.to_string(_STATUS[outcome]))
+
+    def finish_search(
+        self,
+        summary: dict[str, float],
+        trials_csv: str,
+        best_policy: Policy | None,
+        status: str = "FINISHED",
+    ) -> None:
+        """Record the trials table, summary metrics and best policy on the parent run, then close it."""
+        run_id = self.parent_run_id
+        self.client.log_batch(run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in summary.items()])
+        self.client.log_text(run_id, trials_csv, "trials.csv")
+        if best_policy is not None:
+            self.client.log_text(run_id, best_policy.to_json(), "best_policy.json")
+            self.client.set_tag(run_id, "best_policy", describe(best_policy)[:5000])
+        self.client.set_terminated(run_id, status)
+
+
+def find_search(client: MlflowClient, experiment: str, name: str | None = None) -> Run:
+    """The parent run of search ``name``, or of the latest search when no name is given."""
+    experiment_id = open_experiment(client, experiment, create=False)
+    query = f"tags.`{TAG_ROLE}` = 'search'"
+    if name:
+        query += f" and tags.`{TAG_SEARCH}` = '{name}'"
+    runs = client.search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=1)
+    if not runs:
+        what = f"search {name!r}" if name else "any search"
+        raise ConfigError(f"no record of {what} in experiment {experiment!r} at {client.tracking_uri}")
+    return runs[0]
+
+
+def trial_runs(client: MlflowClient, parent: Run) -> list[Run]:
+    """All child runs (trials) of a search's parent run."""
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'"
+    return list(client.search_runs([parent.info.experiment_id], query, max_results=10000))
+
+
+def read_policy(client: MlflowClient, run: Run) -> Policy:
+    """The policy a trial ran with, read back from its ``policy.json`` artifact."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = client.download_artifacts(run.info.run_id, POLICY_ARTIFACT, folder)
+        text = Path(path).read_text(encoding="utf-8")
+    return Policy.from_json(text, source=f"run {run.info.run_id}/{POLICY_ARTIFACT}")

@@ -1,0 +1,92 @@
+"""One trial on a Ray worker: policy JSON in the config -> fine-tune -> per-epoch ``tune.report``.
+
+The task data and pre-trained weights arrive through Ray's object store (``tune.with_parameters``),
+so a warm worker pays neither again; building the model from the shared state dict is the only
+per-trial start-up.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import torch
+from ray import tune
+
+from autoaug.backbone import PretrainedWeights, build_model
+from autoaug.data import TransferTask
+from autoaug.ops import Op, list_ops, register_op
+from autoaug.policy import Policy
+from autoaug.train import EpochResult, Recipe, evaluate, finetune
+
+PRIMARY_METRIC = "val_accuracy"
+
+
+def epoch_metrics(result: EpochResult) -> dict[str, float]:
+    """Flatten one epoch's result into the metric names reported to Tune and MLflow."""
+    return {
+        "train_loss": result.train_loss,
+        **{f"val_{name}": value for name, value in result.metrics.items()},
+        "seconds_train": result.seconds_train,
+        "seconds_augment": result.seconds_augment,
+        "seconds_eval": result.seconds_eval,
+    }
+
+
+def ensure_ops(ops: tuple[Op, ...]) -> None:
+    """Register on this worker the ops the driver knows that the worker lacks (users' own ops)."""
+    known = {op.name for op in list_ops()}
+    for op in ops:
+        if op.name not in known:
+            register_op(
+                op.name,
+                low=op.low,
+                high=op.high,
+                signed=op.signed,
+                uses_magnitude=op.uses_magnitude,
+                description=op.description,
+            )(op.kernel)
+
+
+def run_trial(
+    config: dict[str, Any],
+    *,
+    task: TransferTask,
+    weights: PretrainedWeights,
+    recipe: Recipe,
+    user_ops: tuple[Op, ...] = (),
+) -> None:
+    """Fine-tune ``weights`` under the config's policy and report target-validation metrics each epoch.
+
+    The held-out target test split is scored once, after the last epoch, for the final report only;
+    nothing ranks trials by it.
+    """
+    started = time.perf_counter()
+    if recipe.threads:
+        torch.set_num_threads(recipe.threads)
+    ensure_ops(user_ops)
+    policy = Policy.from_json(config["policy_json"], source="trial config")
+    model = build_model(weights, task.num_classes, seed=recipe.seed)
+    setup_seconds = time.perf_counter() - started
+
+    def report(result: EpochResult) -> None:
+        metrics = epoch_metrics(result)
+        if result.epoch == 1:
+            metrics["seconds_setup"] = setup_seconds
+        if result.epoch == recipe.epochs:
+            test = evaluate(model, task.test, weights.mean, weights.std, class_names=task.class_names, device=recipe.device)
+            metrics["test_accuracy"] = test["accuracy"]
+            metrics["test_macro_f1"] = test["macro_f1"]
+        tune.report(metrics)
+
+    finetune(
+        model,
+        task.train,
+        recipe,
+        weights.mean,
+        weights.std,
+        augment=policy.build(),
+        val=task.val,
+        class_names=task.class_names,
+        on_epoch=report,
+    )

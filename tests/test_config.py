@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autoaug.config import SearchConfig, load_config
+from autoaug.errors import ConfigError
+
+
+def test_defaults_run_the_builtin_task() -> None:
+    config = load_config()
+    assert config.task == "digits"
+    assert config.tracking_uri == "sqlite:///mlruns/mlflow.db"
+    assert config.search_name().startswith("digits-")
+
+
+def test_flags_override_file_which_overrides_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "search.yaml"
+    path.write_text("version: 1\ntrials: 7\nepochs: 3\n")
+    config = load_config(path, {"trials": 2, "epochs": None})
+    assert (config.trials, config.epochs, config.batch_size) == (2, 3, SearchConfig().batch_size)
+
+
+def test_relative_paths_are_taken_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "search.yaml"
+    path.write_text("version: 1\ntask: folders\ntrain_dir: data/train\nval_dir: data/val\nspace: my_space.yaml\n")
+    config = load_config(path)
+    assert config.train_dir == tmp_path / "data" / "train"
+    assert config.space == str(tmp_path / "my_space.yaml")
+
+
+def test_unknown_key_is_an_error_listing_allowed_keys(tmp_path: Path) -> None:
+    path = tmp_path / "search.yaml"
+    path.write_text("version: 1\ntrails: 7\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert "trails: unknown key" in message and "trials" in message and str(path) in message
+
+
+def test_folders_task_needs_its_directories() -> None:
+    with pytest.raises(ConfigError, match="train_dir and val_dir"):
+        load_config(overrides={"task": "folders"})
+
+
+@pytest.mark.parametrize(("key", "value"), [("trials", -1), ("concurrency", 0), ("task", "imagenet"), ("name", "a b")])
+def test_bad_values_are_rejected_with_the_field_named(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=f"{key}:"):
+        load_config(overrides={key: value})
