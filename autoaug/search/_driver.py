@@ -16,7 +16,7 @@ from ray import cloudpickle
 import torch
 from ray import tune
 from ray.tune.experiment import Trial
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, TrialScheduler
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from autoaug.backbone import PretrainedWeights, check_model_name, resolve_weights
 from autoaug.config import SearchConfig
@@ -26,6 +26,7 @@ from autoaug.ops import Op, list_ops
 from autoaug.policy import Policy, baseline_policies
 from autoaug.results import TrialRow, best_row, load_trial_rows, rows_to_csv
 from autoaug.search._callback import TrackingCallback
+from autoaug.search._scheduler import BaselineKeepingASHA
 from autoaug.search._searcher import PolicySearcher
 from autoaug.space import SearchSpace, load_space, resolve_space_path
 from autoaug.trainable import PRIMARY_METRIC, run_trial
@@ -113,7 +114,7 @@ def _user_ops() -> tuple[Op, ...]:
 def _scheduler(config: SearchConfig) -> TrialScheduler:
     if not config.early_stopping or config.epochs < 2:
         return FIFOScheduler()
-    return ASHAScheduler(time_attr="training_iteration", max_t=config.epochs, grace_period=1, reduction_factor=2)
+    return BaselineKeepingASHA(time_attr="training_iteration", max_t=config.epochs, grace_period=1, reduction_factor=2)
 
 
 def _connect_ray(address: str | None) -> None:
