@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
-from autoaug.tracking import TAG_BASELINE, TAG_OUTCOME, TAG_REASON, trial_runs
+from autoaug.tracking import TAG_BASELINE, TAG_HEADLINE, TAG_OUTCOME, TAG_REASON, trial_runs
 
 _OUTCOME_ORDER = {"completed": 0, "pruned": 1, "failed": 2, "running": 3}
 TABLE_METRICS = ("val_accuracy", "val_macro_f1", "test_accuracy")
@@ -41,7 +41,7 @@ def _row(run: Run) -> TrialRow:
         outcome=tags.get(TAG_OUTCOME, "running"),
         baseline=tags.get(TAG_BASELINE),
         metrics=dict(run.data.metrics),
-        policy=tags.get("policy", ""),
+        policy=tags.get(TAG_HEADLINE, tags.get("policy", "")),
         reason=tags.get(TAG_REASON, ""),
     )
 

@@ -28,6 +28,7 @@ TAG_OUTCOME = "autoaug.outcome"
 TAG_BASELINE = "autoaug.baseline"
 TAG_TRIAL_ID = "autoaug.trial_id"
 TAG_REASON = "autoaug.failure_reason"
+TAG_HEADLINE = "autoaug.policy_headline"
 POLICY_ARTIFACT = "policy.json"
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 _MAX_PARAM_LENGTH = 500
@@ -61,6 +62,14 @@ def open_experiment(client: MlflowClient, name: str, create: bool) -> str:
     if not create:
         raise ConfigError(f"no experiment {name!r} in the tracking store {client.tracking_uri}: run `autoaug search` first")
     return client.create_experiment(name, artifact_location=_artifact_root(client.tracking_uri))
+
+
+def headline(policy: Policy, top: int = 5) -> str:
+    """A short summary for tables: a one-sub-policy sequence lists its most probable ops first."""
+    if policy.structure != "subpolicies" or len(policy.sub_policies) != 1:
+        return describe(policy)
+    likely = sorted(policy.sub_policies[0], key=lambda step: -step.probability)[:top]
+    return ", ".join(f"{step.name} p{step.probability:.2f}" for step in likely)
 
 
 def _params(values: dict[str, Any]) -> list[Param]:
@@ -107,6 +116,7 @@ class SearchTracker:
             TAG_ROLE: "trial",
             TAG_TRIAL_ID: trial_id,
             "policy": describe(policy)[:5000],
+            TAG_HEADLINE: headline(policy),
         }
         if baseline:
             tags[TAG_BASELINE] = baseline

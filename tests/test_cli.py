@@ -1,0 +1,89 @@
+"""Bad input reaches the user as one clear line from the CLI, before any worker starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from autoaug.cli import build_parser, main
+
+
+def _folder(root: Path, classes: dict[str, int]) -> Path:
+    for name, count in classes.items():
+        (root / name).mkdir(parents=True)
+        for index in range(count):
+            pixels = np.random.default_rng(index).integers(0, 255, (12, 12, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{index}.png")
+    return root
+
+
+def _error_of(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["search", "trials", "export", "ui", "ops", "preview"])
+def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        build_parser().parse_args([command, "--help"])
+    assert done.value.code == 0
+    assert len(capsys.readouterr().out.splitlines()) > 3
+
+
+def test_search_flags_cover_every_config_key(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--help"])
+    out = capsys.readouterr().out
+    for flag in ("--trials", "--backbone", "--weights", "--space", "--concurrency", "--gpus-per-trial",
+                 "--tracking-uri", "--address", "--no-early-stopping", "--train-dir"):
+        assert flag in out
+
+
+def test_empty_class_is_named(tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    train = _folder(tmp_path / "train", {"ok": 4, "scratch": 4})
+    val = _folder(tmp_path / "val", {"ok": 4, "scratch": 0})
+    error = _error_of(capsys, ["search", "--task", "folders", "--train-dir", str(train), "--val-dir", str(val),
+                               "--backbone", "test_resnet", "--weights", "none", "--tracking-uri", tracking_uri])
+    assert "scratch" in error
+
+
+def test_class_sets_that_differ_are_listed(tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    train = _folder(tmp_path / "train", {"ok": 4, "dent": 4})
+    val = _folder(tmp_path / "val", {"ok": 4, "crack": 4})
+    error = _error_of(capsys, ["search", "--task", "folders", "--train-dir", str(train), "--val-dir", str(val),
+                               "--backbone", "test_resnet", "--weights", "none", "--tracking-uri", tracking_uri])
+    assert "dent" in error and "crack" in error
+
+
+def test_missing_offline_weights_say_how_to_point_at_a_file(
+    tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    error = _error_of(capsys, ["search", "--backbone", "test_resnet", "--train-size", "50", "--tracking-uri", tracking_uri])
+    assert "--weights" in error
+
+
+def test_unknown_space_op_is_named_with_its_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text("version: 1\nname: s\nstructure: sequence\nops: [rotate, blurr]\n")
+    error = _error_of(capsys, ["search", "--space", str(space)])
+    assert str(space) in error and "blurr" in error
+
+
+def test_unknown_config_key_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "search.yaml"
+    config.write_text("version: 1\nbackbone_name: resnet18\n")
+    error = _error_of(capsys, ["search", "--config", str(config)])
+    assert "backbone_name: unknown key" in error
+
+
+def test_export_without_any_search_says_what_to_run(tracking_uri: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "autoaug search" in _error_of(capsys, ["export", "--tracking-uri", tracking_uri])
+
+
+def test_ops_lists_ranges(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ops", "down*"]) == 0
+    out = capsys.readouterr().out
+    assert "downscale" in out and "1 -> 0.2" in out
