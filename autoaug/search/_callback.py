@@ -109,6 +109,12 @@ class TrackingCallback(Callback):
         if record is not None:
             self._finish(record, "failed", _failure_reason(trial))
 
+    def close_unfinished(self, reason: str) -> None:
+        """Record every trial that has not ended as failed (the search itself stopped)."""
+        for record in self.records.values():
+            if record.outcome == "running":
+                self._finish(record, "failed", reason)
+
     def _finish(self, record: TrialRecord, outcome: str, reason: str = "") -> None:
         record.outcome, record.reason = outcome, reason
         self._tracker.end_trial(record.trial_id, outcome, reason or None)

@@ -205,7 +205,11 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
     try:
         tuner.fit()
         status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     finally:
+        callback.close_unfinished("the search stopped before this trial ended")
         rows = load_trial_rows(tracker.client, tracker.client.get_run(tracker.parent_run_id))
         best = best_row(rows)
         best_policy = read_policy(tracker.client, tracker.client.get_run(best.run_id)) if best else None
