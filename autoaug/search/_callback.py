@@ -121,10 +121,13 @@ class TrackingCallback(Callback):
         done = sum(r.outcome != "running" for r in self.records.values())
         score = record.metrics.get(PRIMARY_METRIC)
         shown = f"val_accuracy={score:.3f}" if score is not None else reason
-        best = max((r.metrics.get(PRIMARY_METRIC, 0.0) for r in self.records.values()), default=0.0)
+        # Only completed trials count: a running or pruned trial's score is from an earlier epoch.
+        completed = [r.metrics[PRIMARY_METRIC] for r in self.records.values()
+                     if r.outcome == "completed" and PRIMARY_METRIC in r.metrics]
+        best = f"{max(completed):.3f}" if completed else "-"
         seconds = time.time() - record.started
         self._echo(
             f"[{done:>3}/{self._total}] {record.run_name:<32} {outcome:<9} {shown}  "
-            f"({seconds:.0f}s, best so far {best:.3f})"
+            f"({seconds:.0f}s, best so far {best})"
         )
 
