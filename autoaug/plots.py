@@ -107,7 +107,7 @@ def accuracy_over_trials_figure(rows: list[TrialRow], title: str = "") -> Figure
     order = {row.run_id: index for index, row in enumerate(ordered, start=1)}
     completed = [row for row in ordered if row.outcome == "completed"]
     pruned = [row for row in ordered if row.outcome == "pruned" and math.isfinite(row.score)]
-    failed = [row for row in ordered if row.outcome == "failed" or not math.isfinite(row.score)]
+    failed = [row for row in ordered if row.outcome == "failed"]
     _baseline_lines(ax, ordered)
     if completed:
         x = [order[row.run_id] for row in completed]
