@@ -35,6 +35,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
 _HEADER = ("format", "version", "name", "structure")
 # Optional for every structure; never changes what the policy does.
 _OPTIONAL = ("metadata",)
+_ONE_LINE_KEYS = 6  # op entries and stock-transform kwargs stay on one line, metadata does not
 
 
 @contextmanager
@@ -262,8 +263,11 @@ class Policy:
 
 
 def _dumps(value: Any, indent: int = 0) -> str:
-    """Indented JSON that keeps each value holding no object, such as an op entry, on one line."""
-    if indent and not _holds_object(value):
+    """Indented JSON that keeps each value holding no object, such as an op entry, on one line.
+
+    Objects of more than :data:`_ONE_LINE_KEYS` keys (the metadata) get a line per key instead.
+    """
+    if indent and not _holds_object(value) and not (isinstance(value, dict) and len(value) > _ONE_LINE_KEYS):
         return json.dumps(value)
     pad = " " * (indent + 2)
     if isinstance(value, dict):
