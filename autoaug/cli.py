@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20")
     _add_store_flags(trials)
 
-    export = commands.add_parser("export", help="write the best policy as JSON plus a torchvision-only snippet")
+    export = commands.add_parser(
+        "export", help="write the best (or a trade-off) policy as JSON plus a torchvision-only snippet"
+    )
     _add_search_name(export)
     export.add_argument("-o", "--output", type=Path, default=Path("best_policy.json"), help="default: %(default)s")
     export.add_argument("--pick", choices=PICKS, default="best", help="best: highest target val accuracy; pareto: "
