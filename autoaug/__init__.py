@@ -19,6 +19,7 @@ _EXPORTS = {
     "read_policy": "autoaug.policy",
     "save_policy": "autoaug.policy",
     "Policy": "autoaug.policy",
+    "PolicyMetadata": "autoaug.policy",
     "OpSpec": "autoaug.policy",
     "register_op": "autoaug.ops",
     "list_ops": "autoaug.ops",

@@ -1,4 +1,4 @@
-"""The ``autoaug`` command line: search, trials, export, ui, ops, preview."""
+"""The ``autoaug`` command line: search, trials, export, plots, ui, ops, preview."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from autoaug.config import SearchConfig
 from autoaug.errors import AutoaugError
+from autoaug.tradeoff import PICKS
 
 DEFAULT_TRACKING_URI = SearchConfig.model_fields["tracking_uri"].default
 DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
@@ -66,10 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20")
     _add_store_flags(trials)
 
-    export = commands.add_parser("export", help="write the best policy as JSON plus a torchvision-only snippet")
+    export = commands.add_parser(
+        "export", help="write the best (or a trade-off) policy as JSON plus a torchvision-only snippet"
+    )
     _add_search_name(export)
     export.add_argument("-o", "--output", type=Path, default=Path("best_policy.json"), help="default: %(default)s")
+    export.add_argument("--pick", choices=PICKS, default="best", help="best: highest target val accuracy; pareto: "
+                        "the most accurate trial on the affinity-diversity Pareto front; knee: the front point "
+                        "closest to the utopia point after min-max normalisation (default: %(default)s)")
     _add_store_flags(export)
+
+    plots = commands.add_parser("plots", help="write a search's plots as PNG files")
+    _add_search_name(plots)
+    plots.add_argument("-o", "--output", type=Path, default=Path("plots"), help="folder (default: %(default)s)")
+    _add_store_flags(plots)
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the search records")
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "

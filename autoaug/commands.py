@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -14,11 +15,13 @@ from autoaug.config import load_config
 from autoaug.data import load_digits_task, load_folder_task
 from autoaug.errors import ConfigError
 from autoaug.ops import list_ops
-from autoaug.policy import describe, policy_to_snippet, read_policy, render_grid, save_policy
+from autoaug.policy import PolicyMetadata, describe, policy_to_snippet, read_policy, render_grid, save_policy
 from autoaug.results import TrialRow, best_row, format_table, load_trial_rows
 from autoaug.search import SearchOutcome, prepare_search, run_search
+from autoaug.search_plots import save_search_plots
 from autoaug.tracking import find_search, prepare_store
 from autoaug.tracking import read_policy as read_trial_policy
+from autoaug.tradeoff import candidates, choose
 
 
 def search(args: argparse.Namespace) -> int:
@@ -71,6 +74,7 @@ def final_report(outcome: SearchOutcome) -> str:
         "  autoaug ui                                  # parent and trial runs at http://127.0.0.1:5000",
         f"  autoaug trials --name {outcome.name}",
         f"  autoaug export --name {outcome.name}    # best_policy.json + best_policy.py",
+        f"  autoaug plots --name {outcome.name}     # the plots of the parent run, as PNG files",
         "  then in your training code: from autoaug import load_policy; tf = load_policy('best_policy.json')",
     ]
     return "\n".join(lines)
@@ -91,19 +95,36 @@ def trials(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    """Write the best policy of a search as JSON and as a standalone torchvision snippet."""
+    """Write the picked policy of a search (with its scores) as JSON and as a torchvision-only snippet."""
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
-    best = best_row(load_trial_rows(client, parent))
-    if best is None:
-        raise ConfigError(f"search {parent.info.run_name!r} has no completed trial to export")
-    policy = read_trial_policy(client, client.get_run(best.run_id))
+    search_name = parent.info.run_name
+    choice = choose(load_trial_rows(client, parent), args.pick, search_name)
+    row = choice.row
+    metadata = PolicyMetadata.from_scores(
+        row.metrics, search=search_name, trial=row.name, run_id=row.run_id, pick=args.pick
+    )
+    policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
     save_policy(policy, args.output)
     snippet_path = args.output.with_suffix(".py")
     snippet_path.write_text(policy_to_snippet(policy), encoding="utf-8")
-    print(f"search {parent.info.run_name!r}: best trial {best.name} (val_accuracy {best.score:.3f})")
+    scores = "  ".join(f"{name} {value:.3f}" for name, value in metadata.scores().items())
+    print(f"search {search_name!r}, pick {args.pick}: trial {row.name} ({choice.reason})")
+    print(f"  {scores}")
     print(f"  {describe(policy)}")
     print(f"wrote {args.output} (load with autoaug.load_policy) and {snippet_path} (torchvision only)")
+    return 0
+
+
+def plots(args: argparse.Namespace) -> int:
+    """Write a search's plots (trade-off scatter, accuracy per trial, best policy samples) as PNG files."""
+    client = _client(args)
+    parent = find_search(client, args.experiment, args.name)
+    rows = load_trial_rows(client, parent)
+    paths = save_search_plots(client, parent, args.output, rows)
+    print(f"search {parent.info.run_name!r}: wrote {', '.join(str(path) for path in paths)}")
+    if not candidates(rows):
+        print("  no completed trial recorded affinity and diversity (an older search?): the scatter says so")
     return 0
 
 

@@ -26,6 +26,7 @@ class TrialRow:
     metrics: dict[str, float]
     policy: str
     reason: str = ""
+    start_time: int = 0  # milliseconds since the epoch, as MLflow records it
 
     @property
     def score(self) -> float:
@@ -43,6 +44,7 @@ def _row(run: Run) -> TrialRow:
         metrics=dict(run.data.metrics),
         policy=tags.get(TAG_HEADLINE, tags.get("policy", "")),
         reason=tags.get(TAG_REASON, ""),
+        start_time=run.info.start_time or 0,
     )
 
 

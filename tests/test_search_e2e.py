@@ -75,6 +75,14 @@ def test_search_leaves_parent_and_child_runs_with_artifacts(finished_search: tup
         assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
 
 
+def test_parent_run_gets_the_plots_when_the_search_ends(finished_search: tuple[str, Path]) -> None:
+    uri, _ = finished_search
+    client = MlflowClient(uri)
+    parent = find_search(client, "autoaug", "e2e")
+    listed = {f.path for f in client.list_artifacts(parent.info.run_id, "plots")}
+    assert listed == {"plots/affinity_diversity.png", "plots/accuracy_over_trials.png", "plots/best_policy_samples.png"}
+
+
 def test_trials_command_prints_the_ranked_table(
     finished_search: tuple[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

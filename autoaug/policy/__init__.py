@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 from autoaug.policy._baselines import CLASSIC_OPS, baseline_policies
+from autoaug.policy._metadata import PolicyMetadata
 from autoaug.policy._model import OpSpec, Policy, describe, load_policy, read_policy, save_policy
 from autoaug.policy._preview import render_grid
 from autoaug.policy._snippet import policy_to_snippet
@@ -19,6 +20,7 @@ __all__ = [
     "CLASSIC_OPS",
     "OpSpec",
     "Policy",
+    "PolicyMetadata",
     "PolicyTransform",
     "baseline_policies",
     "describe",

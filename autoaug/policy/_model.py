@@ -16,6 +16,7 @@ from torchvision.transforms import v2
 
 from autoaug.errors import PolicyError
 from autoaug.ops import Op, get_op
+from autoaug.policy._metadata import PolicyMetadata
 
 if TYPE_CHECKING:
     from autoaug.policy._transform import PolicyTransform
@@ -32,6 +33,9 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "torchvision": ("transform", "kwargs"),
 }
 _HEADER = ("format", "version", "name", "structure")
+# Optional for every structure; never changes what the policy does.
+_OPTIONAL = ("metadata",)
+_ONE_LINE_KEYS = 6  # op entries and stock-transform kwargs stay on one line, metadata does not
 
 
 @contextmanager
@@ -110,7 +114,8 @@ class Policy:
       uniformly in [0, 1].
     - ``"torchvision"``: the stock torchvision transform ``transform`` built with ``kwargs``.
 
-    Fields a structure does not read must keep their defaults.
+    Fields a structure does not read must keep their defaults. ``metadata`` (optional, any
+    structure) records where an exported policy came from and how it scored.
 
     Example:
         >>> policy = Policy("subpolicies", sub_policies=((OpSpec("downscale", 0.7, 0.8),),), name="low_res")
@@ -125,15 +130,18 @@ class Policy:
     transform: str = ""
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
     name: str = ""
+    metadata: PolicyMetadata | None = None
 
     def __post_init__(self) -> None:
         _check_structure(self.structure)
         if not isinstance(self.name, str):
             raise PolicyError(f"name: expected a string, got {_kind(self.name)}")
+        if self.metadata is not None and not isinstance(self.metadata, PolicyMetadata):
+            raise PolicyError(f"metadata: expected a PolicyMetadata or None, got {_kind(self.metadata)}")
         self._normalise_fields()
         used = _FIELDS[self.structure]
         for field in dataclasses.fields(self):
-            if field.name in _HEADER:
+            if field.name in (*_HEADER, *_OPTIONAL):
                 continue
             default = field.default_factory() if callable(field.default_factory) else field.default
             if field.name not in used and getattr(self, field.name) != default:
@@ -217,6 +225,8 @@ class Policy:
             elif key == "ops":
                 value = [_op_entry(name) for name in value]
             data[key] = copy.deepcopy(value)
+        if self.metadata is not None:
+            data["metadata"] = self.metadata.to_dict()
         return data
 
     def to_json(self) -> str:
@@ -253,8 +263,11 @@ class Policy:
 
 
 def _dumps(value: Any, indent: int = 0) -> str:
-    """Indented JSON that keeps each value holding no object, such as an op entry, on one line."""
-    if indent and not _holds_object(value):
+    """Indented JSON that keeps each value holding no object, such as an op entry, on one line.
+
+    Objects of more than :data:`_ONE_LINE_KEYS` keys (the metadata) get a line per key instead.
+    """
+    if indent and not _holds_object(value) and not (isinstance(value, dict) and len(value) > _ONE_LINE_KEYS):
         return json.dumps(value)
     pad = " " * (indent + 2)
     if isinstance(value, dict):
@@ -284,7 +297,7 @@ def _parse_policy(data: Any) -> Policy:
             f"version: unsupported version {data.get('version')!r} (this autoaug reads version {VERSION})"
         )
     structure = _check_structure(data.get("structure"))
-    allowed = (*_HEADER, *_FIELDS[structure])
+    allowed = (*_HEADER, *_FIELDS[structure], *_OPTIONAL)
     for key in data:
         if key not in allowed:
             raise PolicyError(f"{key}: unknown key for structure {structure!r} (allowed: {', '.join(allowed)})")
@@ -304,7 +317,8 @@ def _parse_policy(data: Any) -> Policy:
         fields["ops"] = tuple(
             _parse_pool_entry(entry, f"ops[{i}]") for i, entry in enumerate(_sequence(fields["ops"], "ops"))
         )
-    return Policy(structure=structure, name=data.get("name", ""), **fields)
+    metadata = PolicyMetadata.from_dict(data["metadata"]) if "metadata" in data else None
+    return Policy(structure=structure, name=data.get("name", ""), metadata=metadata, **fields)
 
 
 def _parse_entry(entry: Any, path: str, keys: tuple[str, ...]) -> tuple[Op, tuple[float, float] | None]:

@@ -61,7 +61,8 @@ def policy_to_snippet(policy: Policy) -> str:
     arguments += [f"{key}={_literal(value)}" for key, value in plan.items()]
     docstring = (
         f"Augmentation policy {policy.name!r}: {describe(policy)}\n\n"
-        "Standalone export of an autoaug policy: it needs only torch and torchvision. ``build_policy()``\n"
+        + _provenance(policy)
+        + "Standalone export of an autoaug policy: it needs only torch and torchvision. ``build_policy()``\n"
         "returns a torchvision v2 transform for uint8 images (PIL, [C, H, W] or [B, C, H, W] tensors)\n"
         "that matches autoaug's ``Policy.build()`` exactly for the same generator or global seed.\n"
     )
@@ -80,6 +81,17 @@ def policy_to_snippet(policy: Policy) -> str:
         builder,
     ]
     return "\n\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+def _provenance(policy: Policy) -> str:
+    """A docstring paragraph naming the search and trial the policy came from, with its scores."""
+    meta = policy.metadata
+    if meta is None:
+        return ""
+    origin = f"Exported from search {meta.search!r}, trial {meta.trial!r}"
+    origin += f" (pick: {meta.pick})" if meta.pick else ""
+    scores = ", ".join(f"{name} {value:.4g}" for name, value in meta.scores().items())
+    return textwrap.fill(origin + (f"; {scores}." if scores else "."), width=100) + "\n\n"
 
 
 def _literal(value: object) -> str:

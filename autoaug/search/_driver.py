@@ -28,6 +28,7 @@ from autoaug.results import TrialRow, best_row, load_trial_rows, rows_to_csv
 from autoaug.search._callback import TrackingCallback
 from autoaug.search._scheduler import BaselineKeepingASHA
 from autoaug.search._searcher import PolicySearcher
+from autoaug.search_plots import log_search_plots
 from autoaug.space import SearchSpace, load_space, resolve_space_path
 from autoaug.trainable import PRIMARY_METRIC, run_trial
 from autoaug.tracking import SearchTracker, read_policy
@@ -214,6 +215,7 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
         best = best_row(rows)
         best_policy = read_policy(tracker.client, tracker.client.get_run(best.run_id)) if best else None
         tracker.finish_search(_summary(rows, best), rows_to_csv(rows), best_policy, status=status)
+        log_search_plots(tracker.client, tracker.parent_run_id, rows)
     return SearchOutcome(
         name=config.search_name(),
         tracking_uri=tracker.tracking_uri,
