@@ -19,10 +19,17 @@ import torch
 import torch.nn.functional as F
 
 from autoaug.backbone import PretrainedWeights, build_model
-from autoaug.data import TransferTask
+from autoaug.data import ImageSet, TransferTask
 from autoaug.errors import MeasureError
+from autoaug.measures import (
+    affinity,
+    feature_diversity,
+    feature_relevance,
+    loss_ratio,
+    median_distance,
+    screen_score,
+)
 from autoaug.policy import Policy
-from autoaug.measures import affinity, feature_diversity, feature_relevance, loss_ratio, median_distance, screen_score
 from autoaug.train import (
     Augment,
     EpochResult,
@@ -51,6 +58,8 @@ _FORMAT = "autoaug-reference"
 _VERSION = 1
 SAMPLE_SIZE = 256
 """Training images whose augmented features and losses are measured per policy."""
+VAL_SAMPLE = 1024
+"""At most this many target-validation images score affinity (all of them in the built-in task)."""
 VAL_FEATURES = 512
 """At most this many clean target-validation images stand for the target distribution in feature space."""
 
@@ -67,6 +76,8 @@ class Reference:
         test_metrics: Its held-out target test metrics.
         sample: Indices of the training images the feature measures and the screen use.
         sample_loss: Its cross-entropy on those images, clean.
+        val_sample: Indices of the target-validation images affinity is scored on.
+        val_sample_accuracy: Its accuracy on those images, clean (affinity's denominator).
         clean_features: Frozen pre-trained backbone features of those images, clean.
         val_features: Frozen pre-trained backbone features of clean target-validation images.
         bandwidth: Kernel width of the MMD: the median distance between the two sets of clean features.
@@ -79,6 +90,8 @@ class Reference:
     test_metrics: dict[str, float]
     sample: torch.Tensor = field(repr=False)
     sample_loss: float
+    val_sample: torch.Tensor = field(repr=False)
+    val_sample_accuracy: float
     clean_features: torch.Tensor = field(repr=False)
     val_features: torch.Tensor = field(repr=False)
     bandwidth: float
@@ -129,6 +142,13 @@ def _mean_loss(logits: torch.Tensor, labels: torch.Tensor) -> float:
     return float(F.cross_entropy(logits, labels))
 
 
+def _accuracy(
+    model: torch.nn.Module, data: ImageSet, weights: PretrainedWeights, device: str, augment: Augment | None = None
+) -> float:
+    predictions = infer(model, data.images, weights.mean, weights.std, device, augment=augment).argmax(dim=1)
+    return float((predictions == data.labels).double().mean())
+
+
 def fit_reference(task: TransferTask, weights: PretrainedWeights, recipe: Recipe) -> Reference:
     """Fine-tunes the backbone on clean training data with ``recipe`` and records the clean statistics.
 
@@ -147,18 +167,20 @@ def fit_reference(task: TransferTask, weights: PretrainedWeights, recipe: Recipe
     )
     device = str(next(model.parameters()).device)
     test = evaluate(model, task.test, weights.mean, weights.std, class_names=task.class_names, device=device)
-    if epochs[-1].metrics["accuracy"] == 0 or epochs[-1].train_loss <= 0:
-        raise MeasureError(
-            f"the reference model (fine-tuned without augmentation) reached target-validation accuracy "
-            f"{epochs[-1].metrics['accuracy']} and training loss {epochs[-1].train_loss}; affinity and diversity "
-            "need both above 0: check that the target labels match the training classes, or change --epochs/--lr"
-        )
     generator = torch.Generator().manual_seed(recipe.seed)
     sample = torch.randperm(len(task.train), generator=generator)[:SAMPLE_SIZE]
-    val_index = torch.randperm(len(task.val), generator=generator)[:VAL_FEATURES]
+    val_sample = torch.randperm(len(task.val), generator=generator)[:VAL_SAMPLE]
+    val_sample_accuracy = _accuracy(model, task.val.subset(val_sample), weights, device)
+    if val_sample_accuracy == 0 or epochs[-1].train_loss <= 0:
+        raise MeasureError(
+            f"the reference model (fine-tuned without augmentation) reached target-validation accuracy "
+            f"{val_sample_accuracy} and training loss {epochs[-1].train_loss}; affinity and diversity "
+            "need both above 0: check that the target labels match the training classes, or change --epochs/--lr"
+        )
     frozen = build_model(weights, task.num_classes, seed=recipe.seed)
     clean_features = infer(frozen, task.train.images[sample], weights.mean, weights.std, device, head=features_head)
-    val_features = infer(frozen, task.val.images[val_index], weights.mean, weights.std, device, head=features_head)
+    val_images = task.val.images[val_sample[:VAL_FEATURES]]
+    val_features = infer(frozen, val_images, weights.mean, weights.std, device, head=features_head)
     logits = infer(model, task.train.images[sample], weights.mean, weights.std, device)
     return Reference(
         key=reference_key(task, weights, recipe),
@@ -168,6 +190,8 @@ def fit_reference(task: TransferTask, weights: PretrainedWeights, recipe: Recipe
         test_metrics=test,
         sample=sample,
         sample_loss=_mean_loss(logits, task.train.labels[sample]),
+        val_sample=val_sample,
+        val_sample_accuracy=val_sample_accuracy,
         clean_features=clean_features,
         val_features=val_features,
         bandwidth=median_distance(clean_features, val_features),
@@ -219,8 +243,10 @@ class PolicyMeter:
     ) -> None:
         self._reference = reference
         self._task = task
+        self._weights = weights
         self._mean, self._std = weights.mean, weights.std
         self._device = device
+        self._val = task.val.subset(reference.val_sample)
         self._model = build_model(weights, task.num_classes)
         self._model.load_state_dict(reference.state_dict)
         self._frozen = build_model(weights, task.num_classes, seed=reference.seed)
@@ -232,14 +258,11 @@ class PolicyMeter:
     def measure(self, augment: Augment) -> dict[str, float]:
         """All measures of the policy ``augment`` (a transform of one uint8 [3, H, W] image)."""
         reference, task = self._reference, self._task
-        predictions = infer(
-            self._model, task.val.images, self._mean, self._std, self._device, augment=augment
-        ).argmax(dim=1)
-        augmented_accuracy = float((predictions == task.val.labels).double().mean())
+        augmented_accuracy = _accuracy(self._model, self._val, self._weights, self._device, augment)
         images = augment_images(task.train.images[reference.sample], augment)
         features = infer(self._frozen, images, self._mean, self._std, self._device, head=features_head)
         logits = infer(self._model, images, self._mean, self._std, self._device)
-        value = affinity(augmented_accuracy, reference.clean_accuracy)
+        value = affinity(augmented_accuracy, reference.val_sample_accuracy)
         ratio = loss_ratio(_mean_loss(logits, task.train.labels[reference.sample]), reference.sample_loss)
         return {
             "affinity": value,

@@ -51,9 +51,11 @@ def meter(reference: Reference, task: TransferTask, weights: PretrainedWeights) 
     return PolicyMeter(reference, task, weights, "cpu")
 
 
-def test_the_reference_learns_the_task(reference: Reference) -> None:
+def test_the_reference_learns_the_task(reference: Reference, task: TransferTask) -> None:
     assert reference.clean_accuracy >= 0.9
     assert len(reference.epochs) == RECIPE.epochs and reference.bandwidth > 0
+    assert sorted(reference.val_sample.tolist()) == list(range(len(task.val)))  # small sets are scored whole
+    assert reference.val_sample_accuracy == pytest.approx(reference.clean_accuracy)
 
 
 def test_identity_policy_has_affinity_1_and_diversity_1(
@@ -72,7 +74,7 @@ def test_identity_policy_has_affinity_1_and_diversity_1(
 def test_a_destroying_policy_has_affinity_near_chance(meter: PolicyMeter, reference: Reference) -> None:
     measures = meter.measure(_blank)
     chance = 1 / len(COLOURS)
-    assert measures["affinity"] * reference.clean_accuracy == pytest.approx(chance, abs=0.05)
+    assert measures["affinity"] * reference.val_sample_accuracy == pytest.approx(chance, abs=0.05)
     assert measures["affinity"] < 0.5
     assert measures["feature_diversity"] < 1e-6  # every image looks the same
 

@@ -195,6 +195,7 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
     )
     resources = {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial}
     user_ops = _user_ops()
+    reference_started = time.time()
     with _closed_on_error(tracker):
         reference = prepare_reference(
             prepared.task, prepared.weights, recipe, reference_cache_dir(tracker.tracking_uri), resources, echo
@@ -202,6 +203,7 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
     tracker.log_search_metrics({
         "reference_val_accuracy": reference.clean_accuracy,
         "reference_train_loss": reference.train_loss(config.epochs),
+        "reference_seconds": time.time() - reference_started,
     })
     callback = TrackingCallback(tracker, _sample_images(prepared.task), config.epochs, total, echo)
     trainable = tune.with_resources(
