@@ -45,7 +45,16 @@ class SearchConfig(FrozenModel):
     concurrency: int = Field(2, ge=1, description="trials running at once")
     cpus_per_trial: float = Field(1.0, gt=0.0, description="CPUs reserved by each trial (also its torch threads)")
     gpus_per_trial: float = Field(0.0, ge=0.0, description="GPUs per trial; fractions share a GPU")
-    early_stopping: bool = Field(True, description="stop weak trials early (ASHA on validation accuracy)")
+    early_stopping: bool = Field(
+        True, description="stop weak trials early (ASHA on validation accuracy; objective 'accuracy' only)"
+    )
+    objective: Literal["accuracy", "multi"] = Field(
+        "accuracy",
+        description="'accuracy' (maximise target-validation accuracy) or 'multi' (maximise it together with "
+        "affinity and diversity: a Pareto search, without early stopping)",
+    )
+    screen: int = Field(0, ge=0, description="score this many candidate policies without training first (0: off)")
+    screen_top: int = Field(4, ge=1, description="fine-tune the best-screened candidates first, at most this many")
     tracking_uri: str = Field("sqlite:///mlruns/mlflow.db", description="MLflow tracking URI (a server URL on a cluster)")
     experiment: str = Field("autoaug", description="MLflow experiment name")
     address: str | None = Field(None, description="Ray cluster address (default: a local Ray runtime)")
@@ -63,6 +72,11 @@ class SearchConfig(FrozenModel):
             raise ValueError("task 'folders' needs train_dir and val_dir (image folders <dir>/<class>/*.png)")
         if self.task != "folders" and self.train_dir is not None:
             raise ValueError(f"train_dir is only used with task 'folders' (task is {self.task!r})")
+        if self.objective == "multi" and self.early_stopping and "early_stopping" in self.model_fields_set:
+            raise ValueError(
+                "early_stopping needs objective 'accuracy': with objective 'multi' a trial weak in accuracy may "
+                "still be Pareto-optimal in affinity or diversity; drop --early-stopping or use --objective accuracy"
+            )
         return self
 
     def search_name(self) -> str:

@@ -25,3 +25,7 @@ class DataError(AutoaugError):
 
 class BackboneError(AutoaugError):
     """A backbone name or its pre-trained weights cannot be resolved."""
+
+
+class MeasureError(AutoaugError):
+    """A diversity or relevance measure is undefined for the given data (e.g. a reference scores 0)."""

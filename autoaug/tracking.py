@@ -100,6 +100,16 @@ class SearchTracker:
         self.client.log_text(self.parent_run_id, space_yaml, "search_space.yaml")
         return self.parent_run_id
 
+    def log_search_metrics(self, metrics: dict[str, float]) -> None:
+        """Log summary metrics on the parent run (step 0)."""
+        timestamp = mlflow.utils.time.get_current_time_millis()
+        batch = [Metric(key, float(value), timestamp, 0) for key, value in metrics.items()]
+        self.client.log_batch(self.parent_run_id, metrics=batch)
+
+    def log_search_text(self, text: str, name: str) -> None:
+        """Store ``text`` as the parent run's artifact ``name`` (e.g. ``screen.csv``)."""
+        self.client.log_text(self.parent_run_id, text, name)
+
     def start_trial(
         self,
         trial_id: str,

@@ -14,7 +14,18 @@ from autoaug.data import ImageSet
 from autoaug.errors import ConfigError, DataError
 from autoaug.metrics import classification_metrics
 
-__all__ = ["EpochResult", "Recipe", "evaluate", "finetune", "predict", "resolve_device"]
+__all__ = [
+    "EpochResult",
+    "Recipe",
+    "augment_images",
+    "evaluate",
+    "features_head",
+    "finetune",
+    "infer",
+    "logits_head",
+    "predict",
+    "resolve_device",
+]
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 _Stats = Sequence[float]
@@ -93,7 +104,8 @@ def _single_threaded() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def _augmented(images: torch.Tensor, augment: Augment | None) -> torch.Tensor:
+def augment_images(images: torch.Tensor, augment: Augment | None) -> torch.Tensor:
+    """``augment`` applied to each uint8 image of ``images`` [N, 3, H, W] in turn, single-threaded."""
     if augment is None:
         return images
     with _single_threaded():
@@ -114,7 +126,46 @@ def _autocast(device: torch.device) -> contextlib.AbstractContextManager[None]:
     return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else contextlib.nullcontext()
 
 
+Head = Callable[[torch.nn.Module, torch.Tensor], torch.Tensor]
+
+
+def logits_head(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The model's class scores."""
+    return model(x)
+
+
+def features_head(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The pooled pre-logit features of a timm model (what its classifier sees)."""
+    return model.forward_head(model.forward_features(x), pre_logits=True)
+
+
 @torch.inference_mode()
+def infer(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    mean: _Stats,
+    std: _Stats,
+    device: str = "auto",
+    batch_size: int = 256,
+    *,
+    augment: Augment | None = None,
+    head: Head = logits_head,
+) -> torch.Tensor:
+    """``head(model, inputs)`` for uint8 ``images`` [N, 3, H, W], batched, in eval mode; float32 on the CPU.
+
+    ``augment``, when given, is applied to each image first (drawing from the global torch RNG unless
+    it holds its own generator).
+    """
+    target = resolve_device(device)
+    model.to(target).eval()
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        batch = augment_images(images[start : start + batch_size], augment)
+        with _autocast(target):
+            outputs.append(head(model, _to_input(batch, mean, std, target)).float().cpu())
+    return torch.cat(outputs)
+
+
 def predict(
     model: torch.nn.Module,
     data: ImageSet,
@@ -129,15 +180,7 @@ def predict(
 
     ``augment``, when given, is applied to each image first (drawing from the global torch RNG).
     """
-    target = resolve_device(device)
-    model.to(target).eval()
-    predictions = []
-    for start in range(0, len(data), batch_size):
-        images = _augmented(data.images[start : start + batch_size], augment)
-        with _autocast(target):
-            logits = model(_to_input(images, mean, std, target))
-        predictions.append(logits.argmax(dim=1).cpu())
-    return torch.cat(predictions)
+    return infer(model, data.images, mean, std, device, batch_size, augment=augment).argmax(dim=1)
 
 
 def evaluate(
@@ -231,7 +274,7 @@ def finetune(
         started = time.perf_counter()
         for indices in batches:
             augment_started = time.perf_counter()
-            images = _augmented(train.images[indices], augment)
+            images = augment_images(train.images[indices], augment)
             seconds_augment += time.perf_counter() - augment_started
             x = _to_input(images, mean, std, device)
             y = train.labels[indices].to(device, non_blocking=True)

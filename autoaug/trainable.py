@@ -1,8 +1,8 @@
-"""One trial on a Ray worker: policy JSON in the config -> fine-tune -> per-epoch ``tune.report``.
+"""One trial on a Ray worker: policy JSON in the config -> measure -> fine-tune -> per-epoch ``tune.report``.
 
-The task data and pre-trained weights arrive through Ray's object store (``tune.with_parameters``),
-so a warm worker pays neither again; building the model from the shared state dict is the only
-per-trial start-up.
+The task data, pre-trained weights and the search's reference arrive through Ray's object store
+(``tune.with_parameters``), so a warm worker pays none of them again; building the models from the
+shared state dicts is the only per-trial start-up.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from ray import tune
 
 from autoaug.backbone import PretrainedWeights, build_model
 from autoaug.data import TransferTask
+from autoaug.measures import diversity
 from autoaug.ops import Op, list_ops, register_op
 from autoaug.policy import Policy
+from autoaug.reference import PolicyMeter, Reference
 from autoaug.train import EpochResult, Recipe, evaluate, finetune
 
 PRIMARY_METRIC = "val_accuracy"
@@ -54,30 +56,59 @@ def run_trial(
     task: TransferTask,
     weights: PretrainedWeights,
     recipe: Recipe,
+    reference: Reference,
     user_ops: tuple[Op, ...] = (),
 ) -> None:
-    """Fine-tune ``weights`` under the config's policy and report target-validation metrics each epoch.
+    """Measure the config's policy against ``reference``, fine-tune under it and report each epoch.
 
-    The held-out target test split is scored once, after the last epoch, for the final report only;
-    nothing ranks trials by it.
+    Every epoch reports target-validation metrics, the policy's measures (``affinity``,
+    ``feature_relevance``, ``feature_diversity``: taken before training, so a trial stopped early has
+    them too) and ``diversity`` (this epoch's training loss over the reference's). The held-out
+    target test split is scored once, after the last epoch, for the final report only; nothing
+    ranks trials by it. The no-augmentation policy is the reference's own run (same weights, recipe
+    and seed), so it is replayed instead of trained again.
     """
     started = time.perf_counter()
     if recipe.threads:
         torch.set_num_threads(recipe.threads)
     ensure_ops(user_ops)
     policy = Policy.from_json(config["policy_json"], source="trial config")
-    model = build_model(weights, task.num_classes, seed=recipe.seed)
     setup_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    meter = PolicyMeter(reference, task, weights, recipe.device)
+    # The same draws for every trial (seeded from the recipe), so that measures compare across trials.
+    measures = meter.measure_policy(policy, recipe.seed)
+    measure_seconds = time.perf_counter() - started
 
-    def report(result: EpochResult) -> None:
-        metrics = epoch_metrics(result)
+    def report(result: EpochResult, test: dict[str, float] | None) -> None:
+        metrics = {
+            **epoch_metrics(result),
+            **measures,
+            "diversity": diversity(result.train_loss, reference.train_loss(result.epoch)),
+        }
         if result.epoch == 1:
             metrics["seconds_setup"] = setup_seconds
-        if result.epoch == recipe.epochs:
-            test = evaluate(model, task.test, weights.mean, weights.std, class_names=task.class_names, device=recipe.device)
+            metrics["seconds_measure"] = measure_seconds
+        if test is not None:
             metrics["test_accuracy"] = test["accuracy"]
             metrics["test_macro_f1"] = test["macro_f1"]
         tune.report(metrics)
+
+    if policy.structure == "none":
+        for result in reference.epochs:
+            report(result, reference.test_metrics if result.epoch == recipe.epochs else None)
+        return
+    started = time.perf_counter()
+    model = build_model(weights, task.num_classes, seed=recipe.seed)
+    setup_seconds += time.perf_counter() - started
+
+    def finish_epoch(result: EpochResult) -> None:
+        test = None
+        if result.epoch == recipe.epochs:
+            test = evaluate(
+                model, task.test, weights.mean, weights.std, class_names=task.class_names, device=recipe.device
+            )
+        report(result, test)
 
     finetune(
         model,
@@ -88,5 +119,5 @@ def run_trial(
         augment=policy.build(),
         val=task.val,
         class_names=task.class_names,
-        on_epoch=report,
+        on_epoch=finish_epoch,
     )

@@ -48,3 +48,11 @@ def test_folders_task_needs_its_directories() -> None:
 def test_bad_values_are_rejected_with_the_field_named(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"{key}:"):
         load_config(overrides={key: value})
+
+
+def test_multi_objective_turns_early_stopping_off_and_rejects_asking_for_it() -> None:
+    assert load_config(overrides={"objective": "multi"}).objective == "multi"
+    with pytest.raises(ConfigError, match="early_stopping needs objective 'accuracy'"):
+        load_config(overrides={"objective": "multi", "early_stopping": True})
+    with pytest.raises(ConfigError, match="objective: Input should be 'accuracy' or 'multi'"):
+        load_config(overrides={"objective": "pareto"})

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import ray
 import torch
 from mlflow import MlflowClient
 from PIL import Image
 
 from autoaug.cli import main
+from autoaug.measures import MEASURES
 from autoaug.ops import _registry, register_op
 from autoaug.policy import load_policy
 from autoaug.tracking import TAG_OUTCOME, TAG_REASON, find_search, trial_runs
@@ -28,14 +25,6 @@ TINY = ["--backbone", "test_resnet", "--weights", "none", "--train-size", "200",
 
 def explode_for_test(image: torch.Tensor, value: float, generator: torch.Generator | None) -> torch.Tensor:
     raise RuntimeError("explode_for_test: this op always fails")
-
-
-@pytest.fixture(scope="module")
-def ray_runtime() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
-             _temp_dir=tempfile.mkdtemp(prefix="aa-ray-", dir="/tmp"))
-    yield
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +54,7 @@ def test_search_leaves_parent_and_child_runs_with_artifacts(finished_search: tup
         expected = {"completed"} if "autoaug.baseline" in run.data.tags else {"completed", "pruned"}
         assert run.data.tags[TAG_OUTCOME] in expected  # early stopping never stops a baseline
         assert "val_accuracy" in run.data.metrics and "train_loss" in run.data.metrics
+        assert set(MEASURES) <= set(run.data.metrics)  # a trial stopped early has them too
         files = {f.path for f in client.list_artifacts(run.info.run_id)}
         assert {"policy.json", "augmented_samples.png"} <= files
     completed = [run for run in children if run.data.tags[TAG_OUTCOME] == "completed"]

@@ -10,27 +10,19 @@ from autoaug.backbone import build_model, resolve_weights
 from autoaug.data import ImageSet
 from autoaug.errors import ConfigError, DataError
 from autoaug.train import EpochResult, Recipe, evaluate, finetune, predict
+from synthetic import COLOURS, coloured
 
-CLASS_NAMES = ("red", "green", "blue")
-
-
-def _coloured(count: int, seed: int) -> ImageSet:
-    """Noisy images whose class is the colour channel that is brightest."""
-    generator = torch.Generator().manual_seed(seed)
-    labels = torch.arange(count) % len(CLASS_NAMES)
-    images = torch.randint(0, 120, (count, 3, 16, 16), generator=generator, dtype=torch.uint8)
-    images[torch.arange(count), labels] += 120
-    return ImageSet(images, labels)
+CLASS_NAMES = COLOURS
 
 
 @pytest.fixture(scope="module")
 def train() -> ImageSet:
-    return _coloured(90, seed=0)
+    return coloured(90, seed=0)
 
 
 @pytest.fixture(scope="module")
 def val() -> ImageSet:
-    return _coloured(60, seed=1)
+    return coloured(60, seed=1)
 
 
 def _recorder(seen: list[torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -97,7 +89,7 @@ def test_on_epoch_reports_each_epoch_as_it_ends(train: ImageSet, val: ImageSet) 
 
 def test_a_lone_last_image_waits_for_the_next_epoch() -> None:
     seen: list[torch.Tensor] = []
-    _finetune(_coloured(33, seed=2), None, epochs=1, augment=_recorder(seen))
+    _finetune(coloured(33, seed=2), None, epochs=1, augment=_recorder(seen))
     assert len(seen) == 32  # BatchNorm cannot train on one image with 1x1 features
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -9,8 +10,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+import optuna
 import ray
 from ray import cloudpickle
 import torch
@@ -26,7 +28,9 @@ from autoaug.ops import Op, list_ops
 from autoaug.policy import Policy, baseline_policies
 from autoaug.results import TrialRow, best_row, load_trial_rows, rows_to_csv
 from autoaug.search._callback import TrackingCallback
+from autoaug.search._reference import prepare_reference, reference_cache_dir
 from autoaug.search._scheduler import BaselineKeepingASHA
+from autoaug.search._screen import run_screen
 from autoaug.search._searcher import PolicySearcher
 from autoaug.search_plots import log_search_plots
 from autoaug.space import SearchSpace, load_space, resolve_space_path
@@ -49,6 +53,7 @@ class SearchOutcome:
     best: TrialRow | None
     skipped_files: tuple[str, ...]
     seconds: float
+    study: optuna.Study | None = None
 
 
 @dataclass(frozen=True)
@@ -112,8 +117,14 @@ def _user_ops() -> tuple[Op, ...]:
     return ops
 
 
+# What each objective maximises; the first metric is what trials are ranked and reported by.
+OBJECTIVES = {"accuracy": [PRIMARY_METRIC], "multi": [PRIMARY_METRIC, "affinity", "diversity"]}
+
+
 def _scheduler(config: SearchConfig) -> TrialScheduler:
-    if not config.early_stopping or config.epochs < 2:
+    # ASHA compares one scalar at each rung; in a multi-objective search a trial weak in accuracy can be
+    # Pareto-optimal, and a stopped trial gives Optuna no objective values, so nothing is stopped there.
+    if not config.early_stopping or config.epochs < 2 or config.objective != "accuracy":
         return FIFOScheduler()
     return BaselineKeepingASHA(time_attr="training_iteration", max_t=config.epochs, grace_period=1, reduction_factor=2)
 
@@ -137,6 +148,16 @@ def _tune_storage(tracking_uri: str) -> str:
 
 def _trial_dirname(trial: Trial) -> str:
     return f"trial_{trial.trial_id}"
+
+
+@contextlib.contextmanager
+def _closed_on_error(tracker: SearchTracker) -> Iterator[None]:
+    """Close the parent run as failed when a step before the trials raises (or is interrupted)."""
+    try:
+        yield
+    except BaseException:
+        tracker.finish_search({}, rows_to_csv([]), None, status="FAILED")
+        raise
 
 
 def print_line(line: str) -> None:
@@ -173,16 +194,45 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
         seed=config.seed,
         threads=max(1, int(config.cpus_per_trial)),
     )
+    resources = {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial}
+    user_ops = _user_ops()
+    reference_started = time.time()
+    with _closed_on_error(tracker):
+        reference = prepare_reference(
+            prepared.task, prepared.weights, recipe, reference_cache_dir(tracker.tracking_uri), resources, echo
+        )
+    tracker.log_search_metrics({
+        "reference_val_accuracy": reference.clean_accuracy,
+        "reference_train_loss": reference.train_loss(config.epochs),
+        "reference_seconds": time.time() - reference_started,
+    })
     callback = TrackingCallback(tracker, _sample_images(prepared.task), config.epochs, total, echo)
     trainable = tune.with_resources(
         tune.with_parameters(
-            run_trial, task=prepared.task, weights=prepared.weights, recipe=recipe, user_ops=_user_ops()
+            run_trial,
+            task=prepared.task,
+            weights=prepared.weights,
+            recipe=recipe,
+            reference=reference,
+            user_ops=user_ops,
         ),
-        {"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial},
+        resources,
     )
+    metrics = OBJECTIVES[config.objective]
     searcher = PolicySearcher(
-        prepared.space, prepared.baselines, metric=PRIMARY_METRIC, mode="max", epochs=config.epochs, seed=config.seed
+        prepared.space,
+        prepared.baselines,
+        metric=metrics if len(metrics) > 1 else metrics[0],
+        mode=["max"] * len(metrics) if len(metrics) > 1 else "max",
+        epochs=config.epochs,
+        seed=config.seed,
     )
+    if config.screen:
+        with _closed_on_error(tracker):
+            run_screen(
+                config, prepared.space, prepared.task, prepared.weights, recipe, reference, user_ops,
+                study=searcher.study, tracker=tracker, echo=echo,
+            )
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -225,6 +275,7 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
         best=best,
         skipped_files=prepared.task.skipped,
         seconds=time.time() - started,
+        study=searcher.study,
     )
 
 

@@ -13,6 +13,7 @@ from autoaug.space import SearchSpace
 
 BASELINE_KEY = "baseline"
 POLICY_KEY = "policy_json"
+SCREEN_RANK = "screen_rank"
 
 
 class PolicySearcher(OptunaSearch):
@@ -20,8 +21,10 @@ class PolicySearcher(OptunaSearch):
 
     Baseline policies are handed out first, outside the Optuna study, so the results table shows
     what the search beat without the baselines steering the sampler. Every searched trial then
-    asks Optuna's sampler for a policy. A trial that the scheduler stopped before its last epoch is
-    told to Optuna as PRUNED (Tune's own searcher would record it as COMPLETE).
+    asks Optuna's sampler for a policy (or takes one enqueued in :attr:`study`, such as a screened
+    candidate). A trial that the scheduler stopped before its last epoch is told to Optuna as PRUNED
+    (Tune's own searcher would record it as COMPLETE), one that raised as FAIL. With lists of metrics
+    and modes the study is multi-objective (TPE handles both).
     """
 
     def __init__(
@@ -29,8 +32,8 @@ class PolicySearcher(OptunaSearch):
         space: SearchSpace,
         baselines: dict[str, Policy],
         *,
-        metric: str,
-        mode: str,
+        metric: str | list[str],
+        mode: str | list[str],
         epochs: int,
         seed: int,
         startup_trials: int = 6,
@@ -43,7 +46,10 @@ class PolicySearcher(OptunaSearch):
         super().__init__(space=self._define_by_run, metric=metric, mode=mode, sampler=sampler)
 
     def _define_by_run(self, trial: optuna.Trial) -> dict[str, Any]:
-        return {POLICY_KEY: self._search_space.suggest(trial).to_json()}
+        config: dict[str, Any] = {POLICY_KEY: self._search_space.suggest(trial).to_json()}
+        if SCREEN_RANK in trial.user_attrs:
+            config[SCREEN_RANK] = trial.user_attrs[SCREEN_RANK]
+        return config
 
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if self._pending_baselines:
@@ -59,8 +65,9 @@ class PolicySearcher(OptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
         if trial_id in self._baseline_trials or trial_id in self._completed_trials:
             return
-        if not error and result and result.get(TRAINING_ITERATION, self._epochs) < self._epochs:
-            self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
+        if error or (result and result.get(TRAINING_ITERATION, self._epochs) < self._epochs):
+            state = optuna.trial.TrialState.FAIL if error else optuna.trial.TrialState.PRUNED
+            self._ot_study.tell(self._ot_trials[trial_id], state=state)
             self._completed_trials.add(trial_id)
             return
         super().on_trial_complete(trial_id, result, error)

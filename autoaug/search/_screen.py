@@ -1,0 +1,174 @@
+"""Zero-training screening: score many candidate policies against the reference, enqueue the best.
+
+Fast AutoAugment's density-matching idea: a policy's affinity needs only the reference model, so
+candidates drawn from the search space are scored in seconds each on Ray workers. The best-scored
+candidates are enqueued into the Optuna study, so they become ordinary searched trials (tracked,
+ranked, told to the sampler) that run before the sampler's own proposals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+import ray
+
+from autoaug.backbone import PretrainedWeights
+from autoaug.config import SearchConfig
+from autoaug.data import TransferTask
+from autoaug.ops import Op
+from autoaug.policy import Policy
+from autoaug.reference import Reference, measure_policies
+from autoaug.search._reference import remote_error
+from autoaug.search._searcher import SCREEN_RANK
+from autoaug.space import SearchSpace
+from autoaug.trainable import ensure_ops
+from autoaug.tracking import SearchTracker, headline
+from autoaug.train import Recipe
+
+_COLUMNS = ("screen_score", "affinity", "reference_loss_ratio", "feature_relevance", "feature_diversity")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One screened policy: the search-space parameters that give it and its measures (or why none)."""
+
+    params: dict[str, Any]
+    policy: Policy
+    measures: dict[str, float] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def score(self) -> float:
+        """The screen score; -inf when the policy could not be measured (it is never enqueued)."""
+        return self.measures.get("screen_score", -math.inf)
+
+
+def draw_candidates(space: SearchSpace, count: int, seed: int) -> list[Candidate]:
+    """``count`` policies drawn at random from ``space`` (with the parameters Optuna can enqueue)."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # this throwaway study is no news to the user
+    try:
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    candidates = []
+    for _ in range(count):
+        trial = study.ask()
+        policy = space.suggest(trial)
+        candidates.append(Candidate(dict(trial.params), policy))
+    return candidates
+
+
+def _measure_remote(
+    policies: list[Policy],
+    reference: Reference,
+    task: TransferTask,
+    weights: PretrainedWeights,
+    recipe: Recipe,
+    user_ops: tuple[Op, ...],
+) -> list[dict[str, float] | str]:
+    ensure_ops(user_ops)
+    return measure_policies(reference, task, weights, policies, recipe)
+
+
+def screen(
+    candidates: list[Candidate],
+    *,
+    reference: Reference,
+    task: TransferTask,
+    weights: PretrainedWeights,
+    recipe: Recipe,
+    user_ops: tuple[Op, ...],
+    workers: int,
+    resources: dict[str, float],
+) -> list[Candidate]:
+    """Measure every candidate on up to ``workers`` Ray tasks; return them best-scored first."""
+    shared = [ray.put(value) for value in (reference, task, weights, recipe, user_ops)]
+    measure: Any = ray.remote(_measure_remote).options(num_cpus=resources["cpu"], num_gpus=resources["gpu"])
+    chunks = [candidates[start::workers] for start in range(workers)]
+    pending = [measure.remote([c.policy for c in chunk], *shared) for chunk in chunks if chunk]
+    try:
+        results = ray.get(pending)
+    except ray.exceptions.RayTaskError as exc:
+        raise remote_error(exc) from None
+    flat = [outcome for outcomes in results for outcome in outcomes]
+    return rank_candidates([candidate for chunk in chunks for candidate in chunk], flat)
+
+
+def rank_candidates(candidates: list[Candidate], outcomes: list[dict[str, float] | str]) -> list[Candidate]:
+    """The candidates with their measures (or error message), best screen score first."""
+    measured = [
+        Candidate(c.params, c.policy, error=out) if isinstance(out, str) else Candidate(c.params, c.policy, out)
+        for c, out in zip(candidates, outcomes, strict=True)
+    ]
+    return sorted(measured, key=lambda candidate: -candidate.score)
+
+
+def enqueue_best(study: optuna.Study, ranked: list[Candidate], count: int) -> int:
+    """Enqueue the first ``count`` measurable candidates of ``ranked`` into ``study``; returns how many."""
+    best = [candidate for candidate in ranked if not candidate.error][:count]
+    for rank, candidate in enumerate(best, start=1):
+        study.enqueue_trial(candidate.params, user_attrs={SCREEN_RANK: rank, "screen_score": candidate.score})
+    return len(best)
+
+
+def screen_csv(ranked: list[Candidate], enqueued: int) -> str:
+    """The screen as CSV, best first: rank, whether it was fine-tuned, measures, policy, error."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["rank", "enqueued", *_COLUMNS, "policy", "error"])
+    for rank, candidate in enumerate(ranked, start=1):
+        values = [candidate.measures.get(name, "") for name in _COLUMNS]
+        enqueued_here = "yes" if rank <= enqueued and not candidate.error else "no"
+        writer.writerow([rank, enqueued_here, *values, headline(candidate.policy), candidate.error])
+    return buffer.getvalue()
+
+
+def run_screen(
+    config: SearchConfig,
+    space: SearchSpace,
+    task: TransferTask,
+    weights: PretrainedWeights,
+    recipe: Recipe,
+    reference: Reference,
+    user_ops: tuple[Op, ...],
+    *,
+    study: optuna.Study,
+    tracker: SearchTracker,
+    echo: Callable[[str], None],
+) -> list[Candidate]:
+    """Screen ``config.screen`` candidates, enqueue the best ``config.screen_top`` (at most ``config.trials``).
+
+    ``screen.csv`` and the screen's cost go on the parent run. Returns the candidates, best first.
+    """
+    started = time.time()
+    ranked = screen(
+        draw_candidates(space, config.screen, config.seed),
+        reference=reference,
+        task=task,
+        weights=weights,
+        recipe=recipe,
+        user_ops=user_ops,
+        workers=config.concurrency,
+        resources={"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial},
+    )
+    enqueued = enqueue_best(study, ranked, min(config.screen_top, config.trials))
+    seconds = time.time() - started
+    tracker.log_search_text(screen_csv(ranked, enqueued), "screen.csv")
+    tracker.log_search_metrics(
+        {"screen_candidates": len(ranked), "screen_enqueued": enqueued, "screen_seconds": seconds}
+    )
+    failed = sum(bool(candidate.error) for candidate in ranked)
+    echo(
+        f"screened {len(ranked)} candidate policies without training in {seconds:.0f}s "
+        f"({failed} could not be measured); the best {enqueued} are fine-tuned first "
+        f"(screen_score {ranked[0].score:.3f} down to {ranked[max(enqueued - 1, 0)].score:.3f})"
+    )
+    return ranked

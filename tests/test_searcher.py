@@ -1,0 +1,45 @@
+"""How the searcher tells Optuna about trials, single- and multi-objective (a real Optuna study, no Ray)."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from autoaug.policy import baseline_policies
+from autoaug.search import PolicySearcher
+from autoaug.space import SearchSpace
+
+SPACE = SearchSpace(name="s", structure="sequence", ops=("rotate", "invert"))
+MULTI = (["val_accuracy", "affinity", "diversity"], ["max", "max", "max"])
+
+
+def _searcher(metric: str | list[str] = "val_accuracy", mode: str | list[str] = "max") -> PolicySearcher:
+    return PolicySearcher(SPACE, {"none": baseline_policies()["none"]}, metric=metric, mode=mode, epochs=2, seed=0)
+
+
+@pytest.mark.parametrize(("metric", "mode"), [("val_accuracy", "max"), MULTI])
+def test_finished_stopped_and_crashed_trials_end_complete_pruned_and_failed(
+    metric: str | list[str], mode: str | list[str]
+) -> None:
+    searcher = _searcher(metric, mode)
+    assert searcher.suggest("baseline")["baseline"] == "none"  # baselines stay outside the study
+    for trial_id in ("done", "stopped", "crashed"):
+        searcher.suggest(trial_id)
+    result = {"val_accuracy": 0.5, "affinity": 0.9, "diversity": 1.2, "training_iteration": 2}
+    searcher.on_trial_complete("baseline", result)
+    searcher.on_trial_complete("done", result)
+    searcher.on_trial_complete("stopped", {**result, "training_iteration": 1})
+    searcher.on_trial_complete("crashed", {**result, "training_iteration": 1}, error=True)
+    states = [trial.state for trial in searcher.study.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL]
+    assert searcher.study.trials[0].values == ([0.5] if isinstance(metric, str) else [0.5, 0.9, 1.2])
+
+
+def test_a_screened_trial_carries_its_rank_into_the_trial_config() -> None:
+    searcher = _searcher(*MULTI)
+    searcher.study.enqueue_trial({"rotate.p": 0.3, "rotate.m": 0.1, "invert.p": 0.0, "invert.m": 0.5},
+                                 user_attrs={"screen_rank": 1})
+    searcher.suggest("baseline")
+    config = searcher.suggest("screened")
+    assert config["screen_rank"] == 1 and config["rotate.p"] == 0.3
+    assert "screen_rank" not in searcher.suggest("proposed")
