@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import ray
 import torch
 from ray import tune
 
@@ -20,6 +21,7 @@ from autoaug.policy import Policy
 from autoaug.train import EpochResult, Recipe, evaluate, finetune
 
 PRIMARY_METRIC = "val_accuracy"
+NODE_KEY = "node_id"
 
 
 def epoch_metrics(result: EpochResult) -> dict[str, float]:
@@ -68,9 +70,10 @@ def run_trial(
     policy = Policy.from_json(config["policy_json"], source="trial config")
     model = build_model(weights, task.num_classes, seed=recipe.seed)
     setup_seconds = time.perf_counter() - started
+    node_id = ray.get_runtime_context().get_node_id()  # which cluster node ran the trial, for the records
 
     def report(result: EpochResult) -> None:
-        metrics = epoch_metrics(result)
+        metrics: dict[str, Any] = {**epoch_metrics(result), NODE_KEY: node_id}
         if result.epoch == 1:
             metrics["seconds_setup"] = setup_seconds
         if result.epoch == recipe.epochs:

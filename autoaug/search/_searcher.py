@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import optuna
 from ray.tune.result import TRAINING_ITERATION
@@ -13,6 +13,8 @@ from autoaug.space import SearchSpace
 
 BASELINE_KEY = "baseline"
 POLICY_KEY = "policy_json"
+TUNE_TRIAL_ATTR = "tune_trial_id"
+FAIL_REASON_ATTR = "fail_reason"
 
 
 class PolicySearcher(OptunaSearch):
@@ -21,8 +23,14 @@ class PolicySearcher(OptunaSearch):
     Baseline policies are handed out first, outside the Optuna study, so the results table shows
     what the search beat without the baselines steering the sampler. Every searched trial then
     asks Optuna's sampler for a policy. A trial that the scheduler stopped before its last epoch is
-    told to Optuna as PRUNED (Tune's own searcher would record it as COMPLETE).
+    told to Optuna as PRUNED (Tune's own searcher would record it as COMPLETE). Each Optuna trial
+    carries its Tune trial id (user attr ``tune_trial_id``) and, when it failed, the reason
+    (``fail_reason``, read through :attr:`failure_reason`). The whole searcher, study included, is
+    saved in Tune's experiment state, so a resumed search continues the same study.
     """
+
+    failure_reason: Callable[[str], str] | None = None
+    """Maps a Tune trial id to why it failed; set by the driver, never saved with the searcher."""
 
     def __init__(
         self,
@@ -50,7 +58,9 @@ class PolicySearcher(OptunaSearch):
             name, policy = self._pending_baselines.pop(0)
             self._baseline_trials.add(trial_id)
             return {BASELINE_KEY: name, POLICY_KEY: policy.to_json()}
-        return super().suggest(trial_id)
+        config = super().suggest(trial_id)
+        self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ATTR, trial_id)
+        return config
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         if trial_id not in self._baseline_trials:
@@ -63,7 +73,21 @@ class PolicySearcher(OptunaSearch):
             self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
             self._completed_trials.add(trial_id)
             return
+        if error and self.failure_reason is not None:
+            self._ot_trials[trial_id].set_user_attr(FAIL_REASON_ATTR, self.failure_reason(trial_id))
         super().on_trial_complete(trial_id, result, error)
+
+    def save(self, checkpoint_path: str) -> None:
+        reason, self.failure_reason = self.failure_reason, None  # a driver-side hook, not searcher state
+        try:
+            super().save(checkpoint_path)
+        finally:
+            self.failure_reason = reason
+
+    def restore(self, checkpoint_path: str) -> None:
+        reason = self.failure_reason
+        super().restore(checkpoint_path)
+        self.failure_reason = reason
 
     @property
     def study(self) -> optuna.Study:
