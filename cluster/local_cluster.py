@@ -2,7 +2,7 @@
 """Start and stop a multi-node Ray cluster on one machine, for development and tests.
 
 Each node is its own ``ray start --block`` process group (head plus N worker nodes, each with its
-own CPUs, GPUs, temp dir and a custom resource ``node:<name>``), so a node can be stopped, or killed
+own CPUs, GPUs, temp dir and a custom resource ``node_<name>``), so a node can be stopped, or killed
 to simulate losing it, by its process group without touching any other Ray runtime on the machine.
 Token authentication stays on: a fresh token is written to ``<dir>/auth_token`` (mode 0600) and
 every node and client gets it through ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN_PATH``.
@@ -87,7 +87,7 @@ def _start_node(folder: Path, state: dict[str, Any], name: str, cpus: float, gpu
         _ray_executable(), "start", "--block", "--disable-usage-stats",
         "--node-ip-address", HOST,
         f"--num-cpus={cpus:g}", f"--num-gpus={gpus}",
-        f"--resources={json.dumps({f'node:{name}': 1})}",
+        f"--resources={json.dumps({f'node_{name}': 1})}",
         f"--object-store-memory={state['object_store_mb'] * 1024 * 1024}",
         f"--dashboard-agent-listen-port={_free_port()}",
         f"--dashboard-agent-grpc-port={_free_port()}",
@@ -129,7 +129,7 @@ def _wait_registered(folder: Path, state: dict[str, Any], node: dict[str, Any], 
 
 
 def _node_id(address: str, name: str, env: dict[str, str]) -> str | None:
-    """The Ray node id of the alive node that carries ``node:<name>``, if it has registered."""
+    """The Ray node id of the alive node that carries ``node_<name>``, if it has registered."""
     script = (
         "import json, ray\n"
         f"ray.init(address={address!r}, logging_level='ERROR', log_to_driver=False)\n"
@@ -142,7 +142,7 @@ def _node_id(address: str, name: str, env: dict[str, str]) -> str | None:
     if result.returncode != 0:
         return None
     for node_id, alive, resources in json.loads(result.stdout.strip().splitlines()[-1]):
-        if alive and f"node:{name}" in resources:
+        if alive and f"node_{name}" in resources:
             return str(node_id)
     return None
 

@@ -128,7 +128,7 @@ class TrackingCallback(Callback):
             return
         record.retries += 1
         self._tracker.set_trial_tags(trial.trial_id, {TAG_RETRIES: str(record.retries)})
-        self._echo(f"      {record.run_name:<32} retrying ({_failure_reason(trial)})")
+        self._echo(f"      {record.run_name:<32} retrying ({_failure_reason(trial)[:100]})")
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         record = self.records[trial.trial_id]

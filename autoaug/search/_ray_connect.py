@@ -18,26 +18,27 @@ _TOKEN_HINT = (
 
 
 def connect_ray(address: str | None) -> None:
-    """Join the cluster at ``address``, or start a local runtime in a temp dir of our own.
+    """Join the cluster at ``address`` (or ``RAY_ADDRESS``, which a Ray job sets), else start a local runtime.
 
     Raises:
         ConfigError: the cluster cannot be reached or refuses our token, with the fix in the message.
     """
     if ray.is_initialized():
         return
+    address = address or os.environ.get("RAY_ADDRESS")
     if not address:
         temp_dir = tempfile.mkdtemp(prefix="autoaug-ray-", dir="/tmp")
         ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=temp_dir)
         return
     try:
         ray.init(address=address, logging_level=logging.WARNING)
-    except AuthenticationError as exc:
-        given = "a token that the cluster refused" if _token_given() else "no token"
-        raise ConfigError(f"--address {address}: the Ray cluster requires token authentication and got {given}; "
-                          f"{_TOKEN_HINT}") from exc
-    except (ConnectionError, TimeoutError) as exc:
-        raise ConfigError(f"--address {address}: no Ray cluster answered ({exc}); start one (cluster/README.md) "
-                          "or leave --address out to run locally") from exc
+    except (AuthenticationError, ConnectionError, TimeoutError) as exc:
+        # Ray reports a refused token and an unreachable cluster alike, so name both causes.
+        token = "a token that the cluster may have refused" if _token_given() else "no token"
+        raise ConfigError(
+            f"--address {address}: could not join the Ray cluster ({exc}); this shell gave {token}. Check that "
+            f"the cluster runs (cluster/README.md, or leave --address out to run locally) and {_TOKEN_HINT}"
+        ) from exc
 
 
 def _token_given() -> bool:
