@@ -13,7 +13,7 @@ from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, Run, RunStatus
+from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from PIL import Image
 
@@ -137,9 +137,7 @@ class SearchTracker:
 
     def set_trial_tags(self, trial_id: str, tags: dict[str, str]) -> None:
         """Tag a trial's child run (e.g. the node it ran on)."""
-        run_id = self._child_runs[trial_id]
-        for key, value in tags.items():
-            self.client.set_tag(run_id, key, value)
+        self.client.log_batch(self._child_runs[trial_id], tags=[RunTag(key, value) for key, value in tags.items()])
 
     def log_metrics(self, trial_id: str, metrics: dict[str, float], step: int) -> None:
         """Log a trial's metrics for one epoch."""

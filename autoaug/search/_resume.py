@@ -25,6 +25,7 @@ from ray import tune
 from ray.tune import ExperimentAnalysis
 from ray.tune.experiment import Trial
 
+from autoaug._yaml import validate
 from autoaug.config import SearchConfig
 from autoaug.errors import ConfigError
 from autoaug.policy import Policy
@@ -34,7 +35,6 @@ from autoaug.tracking import (
     TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID, SearchTracker, find_search, prepare_store,
     trial_runs,
 )
-from autoaug._yaml import validate
 
 RESUME_FLAGS = ("address", "tracking_uri", "experiment", "storage_path", "concurrency", "max_failures")
 """Settings that may change when a search is resumed; everything else is the recorded config."""
