@@ -60,8 +60,17 @@ class Cluster:
         return {node["name"]: node["node_id"] for node in state["nodes"] if not node["head"]}
 
 
-def _node_pids(state: dict[str, Any]) -> list[int]:
-    return [node["pid"] for node in state["nodes"]]
+def _processes_of(folder: Path) -> list[int]:
+    """Live processes started for the cluster in ``folder``: each inherited its token path from the script."""
+    marker = f"RAY_AUTH_TOKEN_PATH={folder}/auth_token".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes() and _running(int(environ.parent.name)):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
 
 
 def _running(pid: int) -> bool:
@@ -83,11 +92,10 @@ def cluster() -> Iterator[Cluster]:
         handle.address = state["address"]
         yield handle
     finally:
-        started = json.loads((folder / "cluster.json").read_text()) if (folder / "cluster.json").exists() else None
         subprocess.run([sys.executable, str(CLUSTER_SCRIPT), "down", "--dir", str(folder)], env=env, timeout=300)
+        left = _processes_of(folder)  # every node process and every Ray worker they started
         shutil.rmtree(folder, ignore_errors=True)
-        if started:
-            assert not [pid for pid in _node_pids(started) if _running(pid)]
+        assert not left, f"processes left after `down`: {left}"
 
 
 def _free_port() -> int:
@@ -185,6 +193,7 @@ def test_the_cluster_script_gives_each_node_its_resources_and_keeps_the_token_pr
     state = json.loads((cluster.folder / "cluster.json").read_text())
     assert [(n["name"], n["cpus"]) for n in state["nodes"]] == [("head", 0), ("worker-1", 1), ("worker-2", 1)]
     assert all(node["node_id"] and _running(node["pid"]) for node in state["nodes"])
+    assert len(_processes_of(cluster.folder)) > len(state["nodes"])  # what `down` must stop, seen from here
     assert (cluster.folder / "auth_token").stat().st_mode & 0o077 == 0
     assert f"RAY_ADDRESS={state['address']}" in (cluster.folder / "env.sh").read_text()
     assert state["address"].startswith("127.0.0.1:")
