@@ -143,12 +143,14 @@ def _wait_for(condition: Callable[[], Any], timeout: float, what: str, process: 
 
 
 def _start_search(cluster: Cluster, uri: str, storage: Path, name: str, *flags: str,
-                  resume: bool = False) -> subprocess.Popen:
-    command = [str(AUTOAUG), "search", "--address", cluster.address, "--tracking-uri", uri,
-               "--storage-path", str(storage)]
+                  resume: bool = False, address_in_env: bool = False) -> subprocess.Popen:
+    """``autoaug search`` joining the cluster by ``--address``, or by ``RAY_ADDRESS`` as inside a Ray job."""
+    env = {**cluster.env, "RAY_ADDRESS": cluster.address} if address_in_env else cluster.env
+    command = [str(AUTOAUG), "search", "--tracking-uri", uri, "--storage-path", str(storage)]
+    command += [] if address_in_env else ["--address", cluster.address]
     command += ["--resume", name] if resume else [*TINY, "--name", name, *flags]
     log = open(storage.parent / f"{name}.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(command, env=cluster.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def _finish(process: subprocess.Popen, log: Path) -> None:
@@ -212,7 +214,7 @@ def test_trials_spread_over_worker_nodes_and_appear_live_on_the_server(
     cluster: Cluster, tracking_server: str, tmp_path: Path
 ) -> None:
     search = _start_search(cluster, tracking_server, tmp_path / "tune", "spread",
-                           "--trials", "3", "--epochs", "2", "--concurrency", "2")
+                           "--trials", "3", "--epochs", "2", "--concurrency", "2", address_in_env=True)
     live = _wait_for(lambda: [r for r in _runs(tracking_server, "spread") if r.info.status == "RUNNING"],
                      SEARCH_TIMEOUT, "a child run while the search runs", search)
     assert live and search.poll() is None  # visible in the tracking server before the search ends
