@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The MLflow tracking server for the head node: a database backend, an artifact root it serves
-# itself (workers and drivers upload through it, so no shared filesystem is needed), bound to
+# itself (clients upload through it, so no shared filesystem is needed), bound to
 # 127.0.0.1 unless --host names another address. Runs in the foreground; SIGTERM stops it.
 #
 #   cluster/mlflow_server.sh --dir ~/autoaug-mlflow --port 5000
@@ -26,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --backend-store-uri) backend="$2"; shift 2 ;;
     --artifacts-destination) artifacts="$2"; shift 2 ;;
     --allowed-hosts) extra+=(--allowed-hosts "$2"); shift 2 ;;  # Host headers to accept beyond localhost
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "mlflow_server.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
