@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         "target-domain validation data and record every trial in MLflow. Flags override --config.",
     )
     search.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
+    search.add_argument("--resume", metavar="NAME", help="continue the stopped search NAME with its recorded "
+                        "settings (only --address, --tracking-uri, --experiment, --storage-path, --concurrency and "
+                        "--max-failures may change)")
     _add_config_flags(search)
 
     trials = commands.add_parser("trials", help="ranked table of a search's trials")

@@ -11,13 +11,13 @@ import sys
 from mlflow import MlflowClient
 
 from autoaug.cli import config_overrides
-from autoaug.config import load_config
+from autoaug.config import SearchConfig, load_config
 from autoaug.data import load_digits_task, load_folder_task
 from autoaug.errors import ConfigError
 from autoaug.ops import list_ops
 from autoaug.policy import PolicyMetadata, describe, policy_to_snippet, read_policy, render_grid, save_policy
 from autoaug.results import TrialRow, best_row, format_table, load_trial_rows
-from autoaug.search import SearchOutcome, prepare_search, run_search
+from autoaug.search import SearchOutcome, prepare_search, recorded_config, run_search
 from autoaug.search_plots import save_search_plots
 from autoaug.tracking import find_search, prepare_store
 from autoaug.tracking import read_policy as read_trial_policy
@@ -25,12 +25,32 @@ from autoaug.tradeoff import candidates, choose
 
 
 def search(args: argparse.Namespace) -> int:
-    """Validate everything, run the search, print the ranked table and the next steps."""
-    config = load_config(args.config, config_overrides(args))
+    """Validate everything, run (or resume) the search, print the ranked table and the next steps."""
+    if args.resume and args.config:
+        raise ConfigError("--resume continues a search with its recorded settings; leave --config out")
+    if args.resume:
+        config = recorded_config(args.resume, config_overrides(args))
+    else:
+        config = load_config(args.config, config_overrides(args))
     prepared = prepare_search(config)
-    outcome = run_search(prepared)
+    outcome = run_search(prepared, resume=bool(args.resume))
     print(final_report(outcome))
+    if not outcome.finished:
+        print(f"\nThe search stopped before its last trial ended. Continue it with:\n"
+              f"  autoaug search --resume {outcome.name}{_location_flags(config)}", file=sys.stderr)
+        return 130
     return 0 if outcome.best is not None else 1
+
+
+def _location_flags(config: SearchConfig) -> str:
+    """The flags a resume needs to find the same cluster, records and saved state."""
+    defaults = SearchConfig.model_fields
+    flags = ""
+    for name in ("address", "tracking_uri", "experiment", "storage_path"):
+        value = getattr(config, name)
+        if value != defaults[name].default:
+            flags += f" --{name.replace('_', '-')} {value}"
+    return flags
 
 
 def _test_accuracy(row: TrialRow | None) -> str:

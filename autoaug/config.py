@@ -58,6 +58,11 @@ class SearchConfig(FrozenModel):
     tracking_uri: str = Field("sqlite:///mlruns/mlflow.db", description="MLflow tracking URI (a server URL on a cluster)")
     experiment: str = Field("autoaug", description="MLflow experiment name")
     address: str | None = Field(None, description="Ray cluster address (default: a local Ray runtime)")
+    max_failures: int = Field(2, ge=0, description="times a failed trial is retried, e.g. after losing its worker node")
+    storage_path: str | None = Field(
+        None, description="where Ray Tune keeps the state --resume needs (default: beside a local store, else "
+        "~/autoaug_results; shared storage or s3://... if the driver may restart elsewhere)"
+    )
 
     @pydantic.field_validator("task")
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, Run, RunStatus
+from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from PIL import Image
 
@@ -29,6 +29,8 @@ TAG_BASELINE = "autoaug.baseline"
 TAG_TRIAL_ID = "autoaug.trial_id"
 TAG_REASON = "autoaug.failure_reason"
 TAG_HEADLINE = "autoaug.policy_headline"
+TAG_NODE = "autoaug.node_id"
+TAG_RETRIES = "autoaug.retries"
 POLICY_ARTIFACT = "policy.json"
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 _MAX_PARAM_LENGTH = 500
@@ -137,6 +139,16 @@ class SearchTracker:
         if samples is not None:
             self.client.log_image(run_id, samples, "augmented_samples.png")
 
+    def attach(self, parent_run_id: str, child_runs: dict[str, str]) -> None:
+        """Continue writing to an existing search: reopen its parent run and adopt its trial runs."""
+        self.parent_run_id = parent_run_id
+        self._child_runs.update(child_runs)
+        self.client.update_run(parent_run_id, status="RUNNING")
+
+    def set_trial_tags(self, trial_id: str, tags: dict[str, str]) -> None:
+        """Tag a trial's child run (e.g. the node it ran on)."""
+        self.client.log_batch(self._child_runs[trial_id], tags=[RunTag(key, value) for key, value in tags.items()])
+
     def log_metrics(self, trial_id: str, metrics: dict[str, float], step: int) -> None:
         """Log a trial's metrics for one epoch."""
         run_id = self._child_runs[trial_id]
@@ -161,7 +173,8 @@ class SearchTracker:
     ) -> None:
         """Record the trials table, summary metrics and best policy on the parent run, then close it."""
         run_id = self.parent_run_id
-        self.client.log_batch(run_id, metrics=[Metric(k, float(v), 0, 0) for k, v in summary.items()])
+        now = mlflow.utils.time.get_current_time_millis()  # a resumed search's later summary must win
+        self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in summary.items()])
         self.client.log_text(run_id, trials_csv, "trials.csv")
         if best_policy is not None:
             self.client.log_text(run_id, best_policy.to_json(), "best_policy.json")

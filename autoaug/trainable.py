@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import ray
 import torch
 from ray import tune
 
@@ -22,6 +23,7 @@ from autoaug.reference import PolicyMeter, Reference
 from autoaug.train import EpochResult, Recipe, evaluate, finetune
 
 PRIMARY_METRIC = "val_accuracy"
+NODE_KEY = "node_id"
 
 
 def epoch_metrics(result: EpochResult) -> dict[str, float]:
@@ -80,9 +82,12 @@ def run_trial(
     measures = meter.measure_policy(policy, recipe.seed)
     measure_seconds = time.perf_counter() - started
 
+    node_id = ray.get_runtime_context().get_node_id()  # which cluster node ran the trial, for the records
+
     def report(result: EpochResult, test: dict[str, float] | None) -> None:
-        metrics = {
+        metrics: dict[str, Any] = {
             **epoch_metrics(result),
+            NODE_KEY: node_id,
             **measures,
             "diversity": diversity(result.train_loss, reference.train_loss(result.epoch)),
         }

@@ -15,8 +15,8 @@ from ray.tune.experiment import Trial
 
 from autoaug.policy import Policy, render_grid
 from autoaug.search._searcher import BASELINE_KEY, POLICY_KEY
-from autoaug.trainable import PRIMARY_METRIC
-from autoaug.tracking import SearchTracker
+from autoaug.trainable import NODE_KEY, PRIMARY_METRIC
+from autoaug.tracking import TAG_NODE, TAG_RETRIES, SearchTracker
 
 logger = logging.getLogger("autoaug.search")
 
@@ -39,6 +39,8 @@ class TrialRecord:
     reason: str = ""
     epochs: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
+    node: str = ""
+    retries: int = 0
 
 
 def _reported_metrics(result: dict[str, Any]) -> dict[str, float]:
@@ -74,8 +76,24 @@ class TrackingCallback(Callback):
         self._total = total_trials
         self._echo = echo
         self.records: dict[str, TrialRecord] = {}
+        self._trials: dict[str, Trial] = {}
+
+    def adopt(self, records: list[TrialRecord]) -> None:
+        """Continue a resumed search: trials recorded before it stopped keep their runs and names."""
+        self.records.update({record.trial_id: record for record in records})
+
+    @property
+    def finished(self) -> bool:
+        """Whether every trial of the search has ended (False after an interruption)."""
+        return sum(r.outcome != "running" for r in self.records.values()) >= self._total
+
+    def failure_reason(self, trial_id: str) -> str:
+        """Why a trial failed, for the Optuna study (same text as its MLflow run)."""
+        trial = self._trials.get(trial_id)
+        return _failure_reason(trial) if trial else "unknown error (see the Ray worker logs)"
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self._trials[trial.trial_id] = trial
         if trial.trial_id in self.records:
             return
         policy = Policy.from_json(trial.config[POLICY_KEY], source=f"trial {trial.trial_id}")
@@ -99,6 +117,18 @@ class TrackingCallback(Callback):
         record.epochs = int(result["training_iteration"])
         record.metrics.update(_reported_metrics(result))
         self._tracker.log_metrics(trial.trial_id, _reported_metrics(result), step=record.epochs)
+        node = str(result.get(NODE_KEY, ""))
+        if node and node != record.node:
+            record.node = node
+            self._tracker.set_trial_tags(trial.trial_id, {TAG_NODE: node})
+
+    def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        record = self.records.get(trial.trial_id)
+        if record is None:
+            return
+        record.retries += 1
+        self._tracker.set_trial_tags(trial.trial_id, {TAG_RETRIES: str(record.retries)})
+        self._echo(f"      {record.run_name:<32} retrying ({_failure_reason(trial)[:100]})")
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         record = self.records[trial.trial_id]

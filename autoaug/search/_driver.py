@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 import optuna
-import ray
 from ray import cloudpickle
 import torch
 from ray import tune
+from ray.tune import ResumeConfig
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
@@ -27,15 +27,18 @@ from autoaug.errors import ConfigError
 from autoaug.ops import Op, list_ops
 from autoaug.policy import Policy, baseline_policies
 from autoaug.results import TrialRow, best_row, load_trial_rows, rows_to_csv
+from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements, optuna_view
 from autoaug.search._callback import TrackingCallback
+from autoaug.search._ray_connect import connect_ray
 from autoaug.search._reference import prepare_reference, reference_cache_dir
+from autoaug.search._resume import restored_trials, resume_runs, tune_storage
 from autoaug.search._scheduler import BaselineKeepingASHA
 from autoaug.search._screen import run_screen
 from autoaug.search._searcher import PolicySearcher
 from autoaug.search_plots import log_search_plots
 from autoaug.space import SearchSpace, load_space, resolve_space_path
 from autoaug.trainable import PRIMARY_METRIC, run_trial
-from autoaug.tracking import SearchTracker, read_policy
+from autoaug.tracking import SearchTracker, read_policy, trial_runs
 from autoaug.train import Recipe
 
 logger = logging.getLogger("autoaug.search")
@@ -54,6 +57,8 @@ class SearchOutcome:
     skipped_files: tuple[str, ...]
     seconds: float
     study: optuna.Study | None = None
+    finished: bool = True
+    """False when the search stopped before its last trial ended (``autoaug search --resume`` continues it)."""
 
 
 @dataclass(frozen=True)
@@ -129,23 +134,6 @@ def _scheduler(config: SearchConfig) -> TrialScheduler:
     return BaselineKeepingASHA(time_attr="training_iteration", max_t=config.epochs, grace_period=1, reduction_factor=2)
 
 
-def _connect_ray(address: str | None) -> None:
-    if ray.is_initialized():
-        return
-    if address:
-        ray.init(address=address, logging_level=logging.WARNING)
-        return
-    temp_dir = tempfile.mkdtemp(prefix="autoaug-ray-", dir="/tmp")
-    ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=temp_dir)
-
-
-def _tune_storage(tracking_uri: str) -> str:
-    """Tune's experiment state lives beside a local store, else under the home folder."""
-    if tracking_uri.startswith("sqlite:///"):
-        return str(Path(tracking_uri.removeprefix("sqlite:///")).parent / "tune")
-    return str(Path.home() / "autoaug_results")
-
-
 def _trial_dirname(trial: Trial) -> str:
     return f"trial_{trial.trial_id}"
 
@@ -165,16 +153,29 @@ def print_line(line: str) -> None:
     print(line, flush=True)
 
 
-def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_line) -> SearchOutcome:
+def run_search(
+    prepared: PreparedSearch, echo: Callable[[str], None] = print_line, resume: bool = False
+) -> SearchOutcome:
     """Run a prepared search to the end and return its ranked trials.
+
+    With ``resume``, continue the stopped search of the same name from Tune's saved state (trials,
+    Optuna study) and its MLflow runs, instead of starting a new one.
 
     Example:
         >>> outcome = run_search(prepare_search(load_config()))  # doctest: +SKIP
     """
     started = time.time()
     config = prepared.config.with_name(prepared.config.search_name())
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter honours verbose=0
+    torch.set_num_threads(1)
+    connect_ray(config.address)  # before any record is written: a wrong address or token changes nothing
     tracker = SearchTracker(config.tracking_uri, config.experiment, config.search_name())
-    tracker.start_search(config.model_dump(mode="json"), prepared.space_yaml)
+    storage = tune_storage(config, tracker.tracking_uri)
+    if resume:
+        saved = restored_trials(str(Path(storage) / config.search_name()))
+        resumed = resume_runs(tracker, config.experiment, saved, config.epochs, echo)
+    else:
+        tracker.start_search(config.model_dump(mode="json"), prepared.space_yaml)
     total = len(prepared.baselines) + config.trials
     echo(
         f"search {config.search_name()!r}: {len(prepared.baselines)} baselines + {config.trials} searched trials, "
@@ -184,9 +185,6 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
     if prepared.task.skipped:
         echo(f"skipped {len(prepared.task.skipped)} unreadable image files (listed in the log)")
 
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter honours verbose=0
-    torch.set_num_threads(1)
-    _connect_ray(config.address)
     recipe = Recipe(
         epochs=config.epochs,
         batch_size=config.batch_size,
@@ -207,6 +205,9 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
         "reference_seconds": time.time() - reference_started,
     })
     callback = TrackingCallback(tracker, _sample_images(prepared.task), config.epochs, total, echo)
+    if resume:
+        callback.adopt(resumed)
+        echo(f"resuming: {sum(r.outcome != 'running' for r in resumed)} of {total} trials had ended")
     trainable = tune.with_resources(
         tune.with_parameters(
             run_trial,
@@ -227,7 +228,8 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
         epochs=config.epochs,
         seed=config.seed,
     )
-    if config.screen:
+    searcher.failure_reason = callback.failure_reason
+    if config.screen and not resume:  # a resumed search gets its study, screened trials included, from Tune
         with _closed_on_error(tracker):
             run_screen(
                 config, prepared.space, prepared.task, prepared.weights, recipe, reference, user_ops,
@@ -247,20 +249,26 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
         ),
         run_config=tune.RunConfig(
             name=config.search_name(),
-            storage_path=_tune_storage(tracker.tracking_uri),
+            storage_path=storage,
             callbacks=[callback],
+            failure_config=tune.FailureConfig(max_failures=config.max_failures),
             verbose=0,
         ),
+        # Resuming: Tune reloads the trials and the searcher (Optuna study included) into these fresh objects.
+        _tuner_kwargs={"resume_config": ResumeConfig()} if resume else None,
     )
     status = "FAILED"
     try:
-        tuner.fit()
-        status = "FINISHED"
+        tuner.fit()  # returns early, with the state saved, on Ctrl-C
+        status = "FINISHED" if callback.finished else "KILLED"
     except KeyboardInterrupt:
         status = "KILLED"
         raise
     finally:
-        callback.close_unfinished("the search stopped before this trial ended")
+        callback.close_unfinished(
+            f"interrupted: the search stopped before this trial ended (autoaug search --resume {config.search_name()})"
+        )
+        _record_optuna_view(tracker, searcher, echo, check=status == "FINISHED")
         rows = load_trial_rows(tracker.client, tracker.client.get_run(tracker.parent_run_id))
         best = best_row(rows)
         best_policy = read_policy(tracker.client, tracker.client.get_run(best.run_id)) if best else None
@@ -276,7 +284,19 @@ def run_search(prepared: PreparedSearch, echo: Callable[[str], None] = print_lin
         skipped_files=prepared.task.skipped,
         seconds=time.time() - started,
         study=searcher.study,
+        finished=status == "FINISHED",
     )
+
+
+def _record_optuna_view(
+    tracker: SearchTracker, searcher: PolicySearcher, echo: Callable[[str], None], check: bool
+) -> None:
+    """Store Optuna's view of the trials on the parent run and say where it disagrees with MLflow."""
+    view = optuna_view(searcher.study)
+    tracker.client.log_text(tracker.parent_run_id, json.dumps(view, indent=1), OPTUNA_ARTIFACT)
+    if check:
+        for problem in disagreements(view, trial_runs(tracker.client, tracker.client.get_run(tracker.parent_run_id))):
+            echo(f"warning: Optuna and MLflow disagree: {problem}")
 
 
 def _summary(rows: list[TrialRow], best: TrialRow | None) -> dict[str, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import optuna
 from ray.tune.result import TRAINING_ITERATION
@@ -14,6 +14,8 @@ from autoaug.space import SearchSpace
 BASELINE_KEY = "baseline"
 POLICY_KEY = "policy_json"
 SCREEN_RANK = "screen_rank"
+TUNE_TRIAL_ATTR = "tune_trial_id"
+FAIL_REASON_ATTR = "fail_reason"
 
 
 class PolicySearcher(OptunaSearch):
@@ -24,8 +26,14 @@ class PolicySearcher(OptunaSearch):
     asks Optuna's sampler for a policy (or takes one enqueued in :attr:`study`, such as a screened
     candidate). A trial that the scheduler stopped before its last epoch is told to Optuna as PRUNED
     (Tune's own searcher would record it as COMPLETE), one that raised as FAIL. With lists of metrics
-    and modes the study is multi-objective (TPE handles both).
+    and modes the study is multi-objective (TPE handles both). Each Optuna trial carries its Tune
+    trial id (user attr ``tune_trial_id``) and, when it failed, the reason (``fail_reason``, read
+    through :attr:`failure_reason`). The whole searcher, study included, is saved in Tune's
+    experiment state, so a resumed search continues the same study.
     """
+
+    failure_reason: Callable[[str], str] | None = None
+    """Maps a Tune trial id to why it failed; set by the driver, never saved with the searcher."""
 
     def __init__(
         self,
@@ -56,7 +64,9 @@ class PolicySearcher(OptunaSearch):
             name, policy = self._pending_baselines.pop(0)
             self._baseline_trials.add(trial_id)
             return {BASELINE_KEY: name, POLICY_KEY: policy.to_json()}
-        return super().suggest(trial_id)
+        config = super().suggest(trial_id)
+        self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ATTR, trial_id)
+        return config
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         if trial_id not in self._baseline_trials:
@@ -66,11 +76,25 @@ class PolicySearcher(OptunaSearch):
         if trial_id in self._baseline_trials or trial_id in self._completed_trials:
             return
         if error or (result and result.get(TRAINING_ITERATION, self._epochs) < self._epochs):
+            if error and self.failure_reason is not None:
+                self._ot_trials[trial_id].set_user_attr(FAIL_REASON_ATTR, self.failure_reason(trial_id))
             state = optuna.trial.TrialState.FAIL if error else optuna.trial.TrialState.PRUNED
             self._ot_study.tell(self._ot_trials[trial_id], state=state)
             self._completed_trials.add(trial_id)
             return
         super().on_trial_complete(trial_id, result, error)
+
+    def save(self, checkpoint_path: str) -> None:
+        reason, self.failure_reason = self.failure_reason, None  # a driver-side hook, not searcher state
+        try:
+            super().save(checkpoint_path)
+        finally:
+            self.failure_reason = reason
+
+    def restore(self, checkpoint_path: str) -> None:
+        reason = self.failure_reason
+        super().restore(checkpoint_path)
+        self.failure_reason = reason
 
     @property
     def study(self) -> optuna.Study:

@@ -1,0 +1,64 @@
+"""Optuna's view of a search, and where it disagrees with MLflow's (it should not, even after a resume)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import optuna
+from mlflow.entities import Run
+
+from autoaug.search._searcher import FAIL_REASON_ATTR, TUNE_TRIAL_ATTR
+from autoaug.tracking import TAG_BASELINE, TAG_OUTCOME, TAG_REASON, TAG_TRIAL_ID
+
+OPTUNA_ARTIFACT = "optuna_trials.json"
+_OUTCOME = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}
+
+
+def optuna_view(study: optuna.Study) -> list[dict[str, Any]]:
+    """One entry per Optuna trial: number, state, Tune trial id, value and failure reason."""
+    return [
+        {
+            "number": trial.number,
+            "state": trial.state.name,
+            "tune_trial_id": trial.user_attrs.get(TUNE_TRIAL_ATTR),
+            "value": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
+            "fail_reason": trial.user_attrs.get(FAIL_REASON_ATTR),
+        }
+        for trial in study.get_trials(deepcopy=False)
+    ]
+
+
+def disagreements(view: list[dict[str, Any]], runs: list[Run]) -> list[str]:
+    """Every way the Optuna view and the MLflow trial runs disagree (empty when they agree).
+
+    Checked: every searched trial is COMPLETE, PRUNED or FAIL (with a reason) in Optuna and
+    completed, pruned or failed (with a reason) in a closed MLflow run; each trial appears once on
+    each side; both sides give it the same outcome. Baselines live in MLflow only.
+    """
+    problems = []
+    counts = Counter(run.data.tags.get(TAG_TRIAL_ID) for run in runs)
+    problems += [f"trial {tid}: {n} MLflow runs" for tid, n in counts.items() if n > 1]
+    for run in runs:
+        tags, name = run.data.tags, run.info.run_name
+        if run.info.status == "RUNNING" or TAG_OUTCOME not in tags:
+            problems.append(f"{name}: MLflow run left {run.info.status} without an outcome")
+        elif tags[TAG_OUTCOME] == "failed" and not tags.get(TAG_REASON):
+            problems.append(f"{name}: failed in MLflow without a reason")
+    searched = {run.data.tags.get(TAG_TRIAL_ID): run for run in runs if TAG_BASELINE not in run.data.tags}
+    seen = Counter(entry["tune_trial_id"] for entry in view)
+    problems += [f"trial {tid}: {n} Optuna trials" for tid, n in seen.items() if n > 1]
+    for entry in view:
+        label = f"Optuna trial {entry['number']} (Tune {entry['tune_trial_id']})"
+        outcome = _OUTCOME.get(entry["state"])
+        run = searched.pop(entry["tune_trial_id"], None)
+        if outcome is None:
+            problems.append(f"{label}: left {entry['state']}")
+        elif outcome == "failed" and not entry["fail_reason"]:
+            problems.append(f"{label}: FAIL without a reason")
+        if run is None:
+            problems.append(f"{label}: no MLflow run")
+        elif outcome and run.data.tags.get(TAG_OUTCOME) != outcome:
+            problems.append(f"{label}: {entry['state']} in Optuna but {run.data.tags.get(TAG_OUTCOME)} in MLflow")
+    problems += [f"{run.info.run_name}: in MLflow but not in the Optuna study" for run in searched.values()]
+    return problems

@@ -1,0 +1,79 @@
+"""Resume bookkeeping on a real sqlite MLflow store: recorded settings, refusals, Optuna/MLflow agreement."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+
+from autoaug.cli import main
+from autoaug.config import SearchConfig
+from autoaug.errors import ConfigError
+from autoaug.policy import baseline_policies
+from autoaug.search import recorded_config
+from autoaug.search._agreement import disagreements
+from autoaug.search._resume import restored_trials, tune_storage
+from autoaug.tracking import SearchTracker, find_search, prepare_store, trial_runs
+
+
+def _recorded_search(tracking_uri: str, name: str = "paused") -> SearchTracker:
+    config = SearchConfig(name=name, trials=7, backbone="test_resnet", tracking_uri=tracking_uri)
+    tracker = SearchTracker(tracking_uri, "autoaug", name)
+    tracker.start_search(config.model_dump(mode="json"), "version: 1\n")
+    return tracker
+
+
+def test_resume_takes_the_recorded_settings_and_only_location_flags(tracking_uri: str) -> None:
+    _recorded_search(tracking_uri)
+    config = recorded_config("paused", {"tracking_uri": tracking_uri, "address": "10.0.0.1:6379", "concurrency": 8})
+    assert (config.trials, config.backbone, config.name) == (7, "test_resnet", "paused")
+    assert (config.address, config.concurrency) == ("10.0.0.1:6379", 8)
+    with pytest.raises(ConfigError, match="--trials"):
+        recorded_config("paused", {"tracking_uri": tracking_uri, "trials": 9})
+
+
+def test_resume_of_an_unknown_search_or_with_a_config_file_is_refused(
+    tracking_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _recorded_search(tracking_uri)
+    assert main(["search", "--resume", "nope", "--tracking-uri", tracking_uri]) == 2
+    assert "'nope'" in capsys.readouterr().err
+    config = tmp_path / "search.yaml"
+    config.write_text("version: 1\n")
+    assert main(["search", "--resume", "paused", "--config", str(config), "--tracking-uri", tracking_uri]) == 2
+    assert "leave --config out" in capsys.readouterr().err
+
+
+def test_resume_without_saved_tune_state_names_the_storage_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="--storage-path"):
+        restored_trials(str(tmp_path / "tune" / "paused"))
+
+
+def test_tune_state_lives_beside_a_local_store_unless_a_storage_path_is_given(tracking_uri: str) -> None:
+    uri = prepare_store(tracking_uri)
+    assert tune_storage(SearchConfig(), uri) == str(Path(uri.removeprefix("sqlite:///")).parent / "tune")
+    assert tune_storage(SearchConfig(storage_path="s3://bucket/tune"), uri) == "s3://bucket/tune"
+
+
+def test_disagreements_between_optuna_and_mlflow_are_named(tracking_uri: str) -> None:
+    tracker = _recorded_search(tracking_uri)
+    policy = baseline_policies()["none"]
+    for trial_id in ("a", "b", "c", "base"):
+        tracker.start_trial(trial_id, f"trial-{trial_id}", policy, {}, None, baseline="none" if trial_id == "base" else None)
+    tracker.end_trial("a", "completed")
+    tracker.end_trial("b", "failed", "worker died")
+    tracker.end_trial("base", "completed")
+    client = MlflowClient(tracker.tracking_uri)
+    runs = trial_runs(client, find_search(client, "autoaug", "paused"))
+    view = [
+        {"number": 0, "state": "COMPLETE", "tune_trial_id": "a", "value": 0.5, "fail_reason": None},
+        {"number": 1, "state": "FAIL", "tune_trial_id": "b", "value": None, "fail_reason": "worker died"},
+    ]
+    assert disagreements(view, [r for r in runs if r.data.tags["autoaug.trial_id"] != "c"]) == []
+    problems = disagreements([*view, {"number": 2, "state": "RUNNING", "tune_trial_id": "c", "value": None,
+                                      "fail_reason": None}], runs)
+    assert any("trial-c: MLflow run left RUNNING" in p for p in problems)
+    assert any("Optuna trial 2 (Tune c): left RUNNING" in p for p in problems)
+    view[0]["state"] = "PRUNED"
+    assert any("PRUNED in Optuna but completed in MLflow" in p for p in disagreements(view, runs))
