@@ -67,11 +67,11 @@ def test_disagreements_between_optuna_and_mlflow_are_named(tracking_uri: str) ->
     client = MlflowClient(tracker.tracking_uri)
     runs = trial_runs(client, find_search(client, "autoaug", "paused"))
     view = [
-        {"number": 0, "state": "COMPLETE", "tune_trial_id": "a", "value": 0.5, "fail_reason": None},
-        {"number": 1, "state": "FAIL", "tune_trial_id": "b", "value": None, "fail_reason": "worker died"},
+        {"number": 0, "state": "COMPLETE", "tune_trial_id": "a", "values": [0.5], "fail_reason": None},
+        {"number": 1, "state": "FAIL", "tune_trial_id": "b", "values": None, "fail_reason": "worker died"},
     ]
     assert disagreements(view, [r for r in runs if r.data.tags["autoaug.trial_id"] != "c"]) == []
-    problems = disagreements([*view, {"number": 2, "state": "RUNNING", "tune_trial_id": "c", "value": None,
+    problems = disagreements([*view, {"number": 2, "state": "RUNNING", "tune_trial_id": "c", "values": None,
                                       "fail_reason": None}], runs)
     assert any("trial-c: MLflow run left RUNNING" in p for p in problems)
     assert any("Optuna trial 2 (Tune c): left RUNNING" in p for p in problems)

@@ -120,7 +120,7 @@ def test_a_crashing_trial_is_recorded_as_failed_and_the_search_goes_on(
     assert "explode_for_test: this op always fails" in failed.data.tags[TAG_REASON]
     progress = capsys.readouterr().out
     none_score = runs["baseline-none"].data.metrics["val_accuracy"]
-    failed_line = next(line for line in progress.splitlines() if "trial-000" in line)
+    failed_line = next(line for line in progress.splitlines() if line.startswith("[") and "trial-000" in line)
     none_line = next(line for line in progress.splitlines() if "baseline-none" in line)
     assert "failed" in failed_line
     assert failed_line.endswith((f"best so far {none_score:.3f})", "best so far -)"))  # a failed trial never counts

@@ -16,13 +16,16 @@ _OUTCOME = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}
 
 
 def optuna_view(study: optuna.Study) -> list[dict[str, Any]]:
-    """One entry per Optuna trial: number, state, Tune trial id, value and failure reason."""
+    """One entry per Optuna trial: number, state, Tune trial id, values and failure reason.
+
+    ``values`` holds one number per objective (one for a single-objective study).
+    """
     return [
         {
             "number": trial.number,
             "state": trial.state.name,
             "tune_trial_id": trial.user_attrs.get(TUNE_TRIAL_ATTR),
-            "value": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
+            "values": trial.values if trial.state == optuna.trial.TrialState.COMPLETE else None,
             "fail_reason": trial.user_attrs.get(FAIL_REASON_ATTR),
         }
         for trial in study.get_trials(deepcopy=False)
