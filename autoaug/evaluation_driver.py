@@ -120,7 +120,7 @@ def run_evaluation_command(
     }
     params = {key: getattr(config, key) for key in _RECIPE_KEYS if getattr(config, key) is not None}
     params.update(data_seed=config.seed, weights=prepared.weights.source, seeds=" ".join(map(str, seeds)))
-    tracker.start(params, policies, [run for run in sources.values() if run is not None])
+    tracker.start(params, policies, {label: run for label, run in sources.items() if run is not None})
 
     total = len(seeds) * len(policies)
     echo(

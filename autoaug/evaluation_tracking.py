@@ -72,13 +72,18 @@ class EvaluationTracker:
         self.experiment_id = open_experiment(self.client, experiment, create=True)
         self.run_name = run_name
         self.run_id = ""
+        self._links: list[str] = []
 
-    def start(self, params: dict[str, Any], policies: dict[str, Policy], sources: Sequence[Run]) -> str:
-        """Open the run with its settings, the policies (``policies/<label>.json``) and links to their sources."""
+    def start(self, params: dict[str, Any], policies: dict[str, Policy], sources: dict[str, Run]) -> str:
+        """Open the run with its settings, the policies (``policies/<label>.json``) and links to their source trials."""
         tags = {TAG_ROLE: "evaluation"}
         if sources:
-            tags[TAG_SOURCE_RUN] = ",".join(run.info.run_id for run in sources)
-            tags[TAG_SOURCE_SEARCH] = ",".join(run.data.tags.get(TAG_SEARCH, "") for run in sources)
+            tags[TAG_SOURCE_RUN] = ",".join(run.info.run_id for run in sources.values())
+            tags[TAG_SOURCE_SEARCH] = ",".join(run.data.tags.get(TAG_SEARCH, "") for run in sources.values())
+        self._links = [
+            f"{label} is trial {run.info.run_name} ({run.info.run_id}) of search {run.data.tags.get(TAG_SEARCH)!r}"
+            for label, run in sources.items()
+        ]
         self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
         self.client.log_batch(self.run_id, params=[Param(key, str(value)[:500]) for key, value in params.items()])
         for label, policy in policies.items():
@@ -104,7 +109,7 @@ class EvaluationTracker:
             metrics[metric_key("gap", f"{c.policy}_vs_{c.baseline}")] = c.gap
         values = [Metric(key, value, 0, 0) for key, value in metrics.items() if not math.isnan(value)]
         self.client.log_batch(self.run_id, metrics=values)
-        self.client.set_tag(self.run_id, _NOTE, f"```\n{table}\n```")
+        self.client.set_tag(self.run_id, _NOTE, "\n\n".join([f"```\n{table}\n```", *self._links]))
         self.client.log_text(self.run_id, table, EVALUATION_TABLE)
         self.client.log_text(self.run_id, record_json, EVALUATION_JSON)
         with tempfile.TemporaryDirectory() as folder:

@@ -123,6 +123,8 @@ def test_evaluate_through_the_cli_reports_writes_and_records(
     assert run.data.tags[TAG_SOURCE_RUN] == trial.info.run_id
     assert run.data.tags[TAG_SOURCE_SEARCH] == "earlier-search"
     assert record["policies"]["low_res"]["source_search"] == "earlier-search"
+    note = run.data.tags["mlflow.note.content"]  # the run's description in the UI
+    assert "low_res against each baseline" in note and "trial-000" in note and "'earlier-search'" in note
     assert run.data.metrics["test_accuracy_mean/low_res"] == pytest.approx(record["test_accuracy"]["low_res"]["mean"])
     history = client.get_metric_history(run.info.run_id, "test_accuracy/none")
     assert [(m.step, m.value) for m in history] == [(0, record["test_accuracy"]["none"]["per_seed"]["0"]),
