@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlflow.entities import Run
+
 from autoaug import evaluation_report as report
 from autoaug.backbone import PretrainedWeights, check_model_name, resolve_weights
 from autoaug.config import SearchConfig
 from autoaug.data import TransferTask
 from autoaug.errors import ConfigError
 from autoaug.evaluation import SeedResult, check_seeds, run_evaluation, summarise
-from autoaug.evaluation_tracking import EvaluationTracker, find_policy_source
+from autoaug.evaluation_tracking import EvaluationTracker, find_policy_source, source_line
 from autoaug.inputs import load_task, select_baselines
 from autoaug.policy import Policy, describe, read_policy
 from autoaug.tracking import TAG_SEARCH
@@ -102,6 +104,29 @@ def _print_line(line: str) -> None:
     print(line, flush=True)
 
 
+def _policy_entries(prepared: PreparedEvaluation, sources: dict[str, Run]) -> dict[str, dict[str, Any]]:
+    """Each evaluated policy's file, summary and source trial, for the JSON record."""
+    entries = {}
+    for label, policy in prepared.evaluated.items():
+        source = sources.get(label)
+        entries[label] = {
+            "file": str(prepared.files[label]),
+            "policy": describe(policy),
+            "source_run_id": source.info.run_id if source else None,
+            "source_search": source.data.tags.get(TAG_SEARCH) if source else None,
+        }
+    return entries
+
+
+def _heading(prepared: PreparedEvaluation) -> str:
+    config, task = prepared.config, prepared.task
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    return (
+        f"Held-out target test accuracy ({task.name}: {len(task.test)} test images; {config.backbone}, {epochs} "
+        f"on {len(task.train)} images), seeds {', '.join(map(str, prepared.seeds))}:"
+    )
+
+
 def run_evaluation_command(
     prepared: PreparedEvaluation, output_json: Path, plot: Path, echo: Callable[[str], None] = _print_line
 ) -> EvaluationOutcome:
@@ -111,23 +136,24 @@ def run_evaluation_command(
         >>> run_evaluation_command(prepare_evaluation(load_config(), [Path("best_policy.json")], ["none"], [0, 1]),
         ...                        Path("evaluation.json"), Path("evaluation.png"))  # doctest: +SKIP
     """
-    config, task, seeds = prepared.config, prepared.task, prepared.seeds
+    config, seeds = prepared.config, prepared.seeds
     policies = {**prepared.evaluated, **prepared.baselines}
     tracker = EvaluationTracker(config.tracking_uri, config.experiment, "evaluate-" + "+".join(prepared.evaluated))
-    sources = {
-        label: find_policy_source(tracker.client, tracker.experiment_id, policy)
-        for label, policy in prepared.evaluated.items()
-    }
+    found = {label: find_policy_source(tracker.client, tracker.experiment_id, p) for label, p in prepared.evaluated.items()}
+    sources = {label: run for label, run in found.items() if run is not None}
     params = {key: getattr(config, key) for key in _RECIPE_KEYS if getattr(config, key) is not None}
     params.update(data_seed=config.seed, weights=prepared.weights.source, seeds=" ".join(map(str, seeds)))
-    tracker.start(params, policies, {label: run for label, run in sources.items() if run is not None})
+    tracker.start(params, policies, sources)
 
     total = len(seeds) * len(policies)
     echo(
         f"evaluating {', '.join(prepared.evaluated)} against {', '.join(prepared.baselines) or 'no baseline'} "
         f"over seeds {', '.join(map(str, seeds))}: {total} fine-tunes of {config.backbone} "
-        f"({prepared.weights.source}), {len(task.train)} training / {len(task.test)} held-out test images"
+        f"({prepared.weights.source}), {len(prepared.task.train)} training / {len(prepared.task.test)} held-out "
+        "test images"
     )
+    for label, run in sources.items():
+        echo(source_line(label, run))
     done: list[SeedResult] = []
 
     def progress(result: SeedResult) -> None:
@@ -141,30 +167,17 @@ def run_evaluation_command(
     started = time.time()
     recipe = Recipe(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
     try:
-        results = run_evaluation(task, prepared.weights, policies, seeds, recipe, on_result=progress)
+        results = run_evaluation(prepared.task, prepared.weights, policies, seeds, recipe, on_result=progress)
     except BaseException as exc:
         tracker.stop("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         raise
     stats = summarise(results)
     compared = report.comparisons(stats, list(prepared.evaluated))
-    table = report.format_table(
-        stats,
-        compared,
-        f"Held-out target test accuracy ({task.name}: {len(task.test)} test images; {config.backbone}, "
-        f"{config.epochs} epochs on {len(task.train)} images), seeds {', '.join(map(str, seeds))}:",
-    )
+    table = report.format_table(stats, compared, _heading(prepared))
     context = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "recipe": params,
-        "policies": {
-            label: {
-                "file": str(prepared.files[label]),
-                "policy": describe(policy),
-                "source_run_id": sources[label].info.run_id if sources[label] else None,
-                "source_search": sources[label].data.tags.get(TAG_SEARCH) if sources[label] else None,
-            }
-            for label, policy in prepared.evaluated.items()
-        },
+        "policies": _policy_entries(prepared, sources),
         "baselines": list(prepared.baselines),
         "seconds": round(time.time() - started, 1),
         "mlflow": {"tracking_uri": tracker.tracking_uri, "experiment": config.experiment, "run_id": tracker.run_id},
@@ -173,7 +186,7 @@ def run_evaluation_command(
     record_json = json.dumps(record, indent=2) + "\n"
     output_json.parent.mkdir(parents=True, exist_ok=True)
     output_json.write_text(record_json, encoding="utf-8")
-    title = f"{task.name}: held-out target test accuracy, mean ± std over {len(seeds)} seeds"
+    title = f"{prepared.task.name}: held-out target test accuracy, mean ± std over {len(seeds)} seeds"
     report.plot(stats, list(prepared.evaluated), plot, title)
     tracker.finish(stats, compared, table, record_json, plot)
     return EvaluationOutcome(table, record, tracker.run_id)

@@ -28,6 +28,7 @@ __all__ = [
     "TAG_SOURCE_RUN", "TAG_SOURCE_SEARCH",     "EvaluationTracker",
     "find_policy_source",
     "metric_key",
+    "source_line",
 ]
 
 TAG_SOURCE_RUN = "autoaug.source_run_id"
@@ -59,6 +60,11 @@ def find_policy_source(client: MlflowClient, experiment_id: str, policy: Policy)
     return None
 
 
+def source_line(label: str, run: Run) -> str:
+    """Where the policy labelled ``label`` comes from, in words."""
+    return f"{label} is trial {run.info.run_name} ({run.info.run_id}) of search {run.data.tags.get(TAG_SEARCH)!r}"
+
+
 class EvaluationTracker:
     """Writes one evaluation run: opened before the first fine-tune, a metric per fine-tune, closed with the report.
 
@@ -80,10 +86,7 @@ class EvaluationTracker:
         if sources:
             tags[TAG_SOURCE_RUN] = ",".join(run.info.run_id for run in sources.values())
             tags[TAG_SOURCE_SEARCH] = ",".join(run.data.tags.get(TAG_SEARCH, "") for run in sources.values())
-        self._links = [
-            f"{label} is trial {run.info.run_name} ({run.info.run_id}) of search {run.data.tags.get(TAG_SEARCH)!r}"
-            for label, run in sources.items()
-        ]
+        self._links = [source_line(label, run) for label, run in sources.items()]
         self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
         self.client.log_batch(self.run_id, params=[Param(key, str(value)[:500]) for key, value in params.items()])
         for label, policy in policies.items():
