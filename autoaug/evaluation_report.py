@@ -69,6 +69,10 @@ def plot(stats: Sequence[PolicyStats], evaluated: Sequence[str], path: Path, tit
             axes.errorbar(x, s.mean, yerr=std, fmt="s", color=color, capsize=8, markersize=8, zorder=3)
             offsets = [0.12 * (i - (len(s.values) - 1) / 2) for i in range(len(s.values))]
             axes.scatter([x + o for o in offsets], s.values, color=color, alpha=0.45, s=18, zorder=2)
+        axes.errorbar([], [], yerr=[], fmt="s", color="tab:orange", capsize=8, label="evaluated: mean ± std")
+        axes.errorbar([], [], yerr=[], fmt="s", color="tab:blue", capsize=8, label="baseline: mean ± std")
+        axes.scatter([], [], color="gray", alpha=0.45, s=18, label="one seed")
+        axes.legend(loc="best", fontsize=8)
         axes.set_xticks(range(len(ordered)), [s.policy for s in ordered], rotation=20, ha="right")
         axes.set_ylabel("held-out target test accuracy")
         axes.set_title(title, fontsize=10)
