@@ -18,9 +18,8 @@ DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
 
 
 # Search settings that do not change how one policy is fine-tuned and scored.
-_SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "cpus_per_trial", "gpus_per_trial",
-                "early_stopping", "address")
-DEFAULT_EVALUATION_SEEDS = (0, 1, 2)
+_SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address")
+DEFAULT_REPEATS = 3
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -90,9 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--baselines", nargs="*", metavar="BASELINE", help="baselines to compare with "
                           "(default: all of none, trivial_augment_wide, rand_augment, auto_augment)")
     seeds = evaluate.add_mutually_exclusive_group()
-    seeds.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="fine-tuning seeds (default: "
-                       f"{' '.join(map(str, DEFAULT_EVALUATION_SEEDS))}); --seed keeps fixing the data split")
-    seeds.add_argument("--repeats", type=int, metavar="N", help="use seeds 0 .. N-1")
+    seeds.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="fine-tuning seeds (default: the "
+                       f"{DEFAULT_REPEATS} after --seed, which a search trains with); --seed keeps fixing the data split")
+    seeds.add_argument("--repeats", type=int, metavar="N", help="use the N seeds after --seed")
     evaluate.add_argument("--output-json", type=Path, default=Path("evaluation.json"), help="default: %(default)s")
     evaluate.add_argument("--plot", type=Path, default=Path("evaluation.png"), help="default: %(default)s")
     _add_config_flags(evaluate, skip=_SEARCH_ONLY)
@@ -138,11 +137,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def evaluation_seeds(args: argparse.Namespace) -> tuple[int, ...]:
-    """The seeds ``autoaug evaluate`` was given, through ``--seeds`` or ``--repeats``."""
-    if args.repeats is not None:
-        return tuple(range(args.repeats))
-    return tuple(args.seeds) if args.seeds else DEFAULT_EVALUATION_SEEDS
+def evaluation_seeds(args: argparse.Namespace, search_seed: int) -> tuple[int, ...]:
+    """The seeds ``autoaug evaluate`` fine-tunes with: ``--seeds``, else the ``--repeats`` seeds after ``search_seed``.
+
+    The search trained every trial with ``search_seed`` and picked its best policy at that seed, so by
+    default the evaluation leaves it out.
+    """
+    if args.seeds:
+        return tuple(args.seeds)
+    repeats = DEFAULT_REPEATS if args.repeats is None else args.repeats
+    return tuple(range(search_seed + 1, search_seed + 1 + repeats))
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:

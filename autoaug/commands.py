@@ -112,7 +112,7 @@ def evaluate(args: argparse.Namespace) -> int:
     """Fine-tune under the policies and the baselines over several seeds; report held-out test accuracy."""
     config = load_config(args.config, config_overrides(args))
     baselines = list(baseline_policies()) if args.baselines is None else args.baselines
-    prepared = prepare_evaluation(config, args.policies, baselines, evaluation_seeds(args))
+    prepared = prepare_evaluation(config, args.policies, baselines, evaluation_seeds(args, config.seed))
     outcome = run_evaluation_command(prepared, args.output_json, args.plot)
     print("\n" + outcome.table)
     print(f"\nwrote {args.output_json} and {args.plot}; MLflow run {outcome.run_id} "

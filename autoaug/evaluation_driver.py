@@ -32,7 +32,7 @@ __all__ = ["EvaluationOutcome", "PreparedEvaluation", "prepare_evaluation", "run
 
 # Config keys that shape the fine-tuning recipe and the data; the rest only matter to a search.
 _RECIPE_KEYS = ("task", "train_dir", "val_dir", "test_dir", "image_size", "train_size", "val_fraction", "backbone",
-                "epochs", "batch_size", "lr")
+                "epochs", "batch_size", "lr", "cpus_per_trial")
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,9 @@ def run_evaluation_command(
         )
 
     started = time.time()
-    recipe = Recipe(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr)
+    # The search's recipe, threads included: oversubscribed intra-op threads slow training many times over.
+    threads = max(1, int(config.cpus_per_trial))
+    recipe = Recipe(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, threads=threads)
     try:
         results = run_evaluation(prepared.task, prepared.weights, policies, seeds, recipe, on_result=progress)
     except BaseException as exc:

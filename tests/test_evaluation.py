@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from autoaug.backbone import resolve_weights
-from autoaug.cli import main
+from autoaug.cli import build_parser, evaluation_seeds, main
 from autoaug.data import load_digits_task
 from autoaug.errors import ConfigError
 from autoaug.evaluation import PolicyStats, SeedResult, check_seeds, compare, run_evaluation, summarise
@@ -62,6 +62,17 @@ def test_table_lists_every_policy_and_each_gap() -> None:
     assert lines[0] == "heading"
     assert lines[3].split() == ["best", "0.550", "±", "0.071", "0.500", "0.600"]  # best first
     assert "vs none" in table and "gap +0.300" in table and "clear" in table
+
+
+@pytest.mark.parametrize(
+    ("flags", "search_seed", "expected"),
+    [([], 0, (1, 2, 3)), ([], 7, (8, 9, 10)), (["--repeats", "5"], 0, (1, 2, 3, 4, 5)), (["--seeds", "0", "4"], 0, (0, 4))],
+)
+def test_default_seeds_leave_out_the_one_the_search_selected_on(
+    flags: list[str], search_seed: int, expected: tuple[int, ...]
+) -> None:
+    args = build_parser().parse_args(["evaluate", "best_policy.json", *flags])
+    assert evaluation_seeds(args, search_seed) == expected
 
 
 @pytest.mark.parametrize("seeds", [[0], [1, 1], [-1, 2]])
