@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import statistics
+import tempfile
 from pathlib import Path
 
 import pytest
+import ray
 from mlflow import MlflowClient
 from PIL import Image
 
@@ -19,7 +22,7 @@ from autoaug.evaluation import PolicyStats, SeedResult, check_seeds, compare, ru
 from autoaug.evaluation_report import comparisons, format_table
 from autoaug.evaluation_tracking import TAG_SOURCE_RUN, TAG_SOURCE_SEARCH
 from autoaug.policy import OpSpec, Policy, baseline_policies, save_policy
-from autoaug.tracking import TAG_ROLE, SearchTracker, trial_runs
+from autoaug.tracking import TAG_ROLE, SearchTracker, find_search, read_policy, trial_runs
 from autoaug.train import Recipe
 
 TINY = ["--backbone", "test_resnet", "--weights", "none", "--train-size", "60", "--image-size", "16",
@@ -172,3 +175,27 @@ def test_bad_input_is_refused_before_anything_trains(
     assert main(["evaluate", *argv, "--tracking-uri", tracking_uri, "--weights", "none"]) == 2
     assert expected in capsys.readouterr().err
     assert not Path(tracking_uri.removeprefix("sqlite:///")).exists()  # no store, no run: nothing started
+
+
+@pytest.mark.slow
+def test_the_search_seed_reproduces_the_searched_trial(tmp_path: Path, tracking_uri: str) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text("version: 1\nname: small\nstructure: sequence\nops: [rotate, downscale]\n")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             _temp_dir=tempfile.mkdtemp(prefix="aa-ray-", dir="/tmp"))
+    try:
+        assert main(["search", *TINY, "--trials", "1", "--baselines", "--no-early-stopping",
+                     "--space", str(space), "--tracking-uri", tracking_uri, "--name", "repro"]) == 0
+    finally:
+        ray.shutdown()
+    client = MlflowClient(tracking_uri)
+    (trial,) = trial_runs(client, find_search(client, "autoaug", "repro"))
+    policy_file = tmp_path / "searched.json"
+    save_policy(read_policy(client, trial), policy_file)
+    output = tmp_path / "evaluation.json"
+    assert main(["evaluate", str(policy_file), "--seeds", "0", "1", "--baselines", *TINY,
+                 "--tracking-uri", tracking_uri, "--output-json", str(output), "--plot", str(tmp_path / "e.png")]) == 0
+    seed0 = next(run for run in json.loads(output.read_text())["runs"] if run["seed"] == 0)
+    # The search trains every trial with its own seed (0) and one thread: evaluate's seed 0 is the same fine-tune.
+    assert seed0["test_accuracy"] == trial.data.metrics["test_accuracy"]
+    assert seed0["val_accuracy"] == trial.data.metrics["val_accuracy"]
