@@ -6,6 +6,8 @@ import json
 import logging
 import math
 import statistics
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -82,6 +84,11 @@ def test_default_seeds_leave_out_the_one_the_search_selected_on(
 def test_bad_seeds_are_refused(seeds: list[int]) -> None:
     with pytest.raises(ConfigError, match="seeds"):
         check_seeds(seeds)
+
+
+def test_training_and_scoring_import_no_orchestration() -> None:
+    code = "import sys, autoaug.evaluation; print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'mlflow', 'optuna'}))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_the_same_seed_gives_the_same_result() -> None:
