@@ -1,4 +1,4 @@
-"""The ``autoaug`` command line: search, trials, export, plots, ui, ops, preview."""
+"""The ``autoaug`` command line: search, trials, export, plots, evaluate, ui, ops, preview."""
 
 from __future__ import annotations
 
@@ -18,10 +18,15 @@ DEFAULT_TRACKING_URI = SearchConfig.model_fields["tracking_uri"].default
 DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+# Search settings that do not change how one policy is fine-tuned and scored.
+_SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address")
+DEFAULT_REPEATS = 3
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
     """One flag per :class:`SearchConfig` field; unset flags leave the file or default value alone."""
     for name, field in SearchConfig.model_fields.items():
-        if name == "version":
+        if name == "version" or name in skip:
             continue
         flag = "--" + name.replace("_", "-")
         help_text = f"{field.description} (default: {field.default})"
@@ -85,6 +90,26 @@ def build_parser() -> argparse.ArgumentParser:
     plots.add_argument("-o", "--output", type=Path, default=Path("plots"), help="folder (default: %(default)s)")
     _add_store_flags(plots)
 
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="prove a policy: fine-tune under it and under the baselines over several seeds, score held-out test data",
+        description="Fine-tune with each POLICY and with the baselines on the search's recipe (--config and the "
+        "flags below, as for autoaug search), repeat over seeds, and report held-out target test accuracy as "
+        "mean ± std (terminal table, JSON, plot, MLflow run tagged autoaug.role=evaluation).",
+    )
+    evaluate.add_argument("policies", nargs="+", type=Path, metavar="POLICY", help="policy JSON file(s), e.g. "
+                          "from autoaug export; each is labelled by its file name without .json")
+    evaluate.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
+    evaluate.add_argument("--baselines", nargs="*", metavar="BASELINE", help="baselines to compare with "
+                          "(default: all of none, trivial_augment_wide, rand_augment, auto_augment)")
+    seeds = evaluate.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="fine-tuning seeds (default: the "
+                       f"{DEFAULT_REPEATS} after --seed, which a search trains with); --seed keeps fixing the data split")
+    seeds.add_argument("--repeats", type=int, metavar="N", help="use the N seeds after --seed")
+    evaluate.add_argument("--output-json", type=Path, default=Path("evaluation.json"), help="default: %(default)s")
+    evaluate.add_argument("--plot", type=Path, default=Path("evaluation.png"), help="default: %(default)s")
+    _add_config_flags(evaluate, skip=_SEARCH_ONLY)
+
     ui = commands.add_parser("ui", help="open the MLflow UI on the search records")
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "
                     "the records to the network)")
@@ -124,6 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"autoaug {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def evaluation_seeds(args: argparse.Namespace, search_seed: int) -> tuple[int, ...]:
+    """The seeds ``autoaug evaluate`` fine-tunes with: ``--seeds``, else the ``--repeats`` seeds after ``search_seed``.
+
+    The search trained every trial with ``search_seed`` and picked its best policy at that seed, so by
+    default the evaluation leaves it out.
+    """
+    if args.seeds:
+        return tuple(args.seeds)
+    repeats = DEFAULT_REPEATS if args.repeats is None else args.repeats
+    return tuple(range(search_seed + 1, search_seed + 1 + repeats))
 
 
 def config_overrides(args: argparse.Namespace) -> dict[str, Any]:

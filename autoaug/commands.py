@@ -10,12 +10,21 @@ import sys
 
 from mlflow import MlflowClient
 
-from autoaug.cli import config_overrides
+from autoaug.cli import config_overrides, evaluation_seeds
 from autoaug.config import SearchConfig, load_config
 from autoaug.data import load_digits_task, load_folder_task
 from autoaug.errors import ConfigError
+from autoaug.evaluation_driver import prepare_evaluation, run_evaluation_command
 from autoaug.ops import list_ops
-from autoaug.policy import PolicyMetadata, describe, policy_to_snippet, read_policy, render_grid, save_policy
+from autoaug.policy import (
+    PolicyMetadata,
+    baseline_policies,
+    describe,
+    policy_to_snippet,
+    read_policy,
+    render_grid,
+    save_policy,
+)
 from autoaug.results import TrialRow, best_row, format_table, load_trial_rows
 from autoaug.search import SearchOutcome, prepare_search, recorded_config, run_search
 from autoaug.search_plots import save_search_plots
@@ -145,6 +154,18 @@ def plots(args: argparse.Namespace) -> int:
     print(f"search {parent.info.run_name!r}: wrote {', '.join(str(path) for path in paths)}")
     if not candidates(rows):
         print("  no completed trial recorded affinity and diversity (an older search?): the scatter says so")
+    return 0
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """Fine-tune under the policies and the baselines over several seeds; report held-out test accuracy."""
+    config = load_config(args.config, config_overrides(args))
+    baselines = list(baseline_policies()) if args.baselines is None else args.baselines
+    prepared = prepare_evaluation(config, args.policies, baselines, evaluation_seeds(args, config.seed))
+    outcome = run_evaluation_command(prepared, args.output_json, args.plot)
+    print("\n" + outcome.table)
+    print(f"\nwrote {args.output_json} and {args.plot}; MLflow run {outcome.run_id} "
+          f"in experiment {config.experiment!r} (autoaug ui)")
     return 0
 
 

@@ -22,10 +22,10 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from autoaug.backbone import PretrainedWeights, check_model_name, resolve_weights
 from autoaug.config import SearchConfig
-from autoaug.data import TransferTask, load_digits_task, load_folder_task
-from autoaug.errors import ConfigError
+from autoaug.data import TransferTask
+from autoaug.inputs import load_task, select_baselines
 from autoaug.ops import Op, list_ops
-from autoaug.policy import Policy, baseline_policies
+from autoaug.policy import Policy
 from autoaug.results import TrialRow, best_row, load_trial_rows, rows_to_csv
 from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements, optuna_view
 from autoaug.search._callback import TrackingCallback
@@ -73,37 +73,13 @@ class PreparedSearch:
     weights: PretrainedWeights
 
 
-def _load_task(config: SearchConfig) -> TransferTask:
-    if config.task == "folders":
-        return load_folder_task(
-            Path(str(config.train_dir)),
-            Path(str(config.val_dir)),
-            config.test_dir,
-            image_size=config.image_size,
-            val_fraction=config.val_fraction,
-            max_train_images=config.train_size,
-            seed=config.seed,
-        )
-    return load_digits_task(
-        image_size=config.image_size, train_size=config.train_size, val_fraction=config.val_fraction, seed=config.seed
-    )
-
-
-def _select_baselines(names: tuple[str, ...]) -> dict[str, Policy]:
-    known = baseline_policies()
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise ConfigError(f"baselines: unknown {', '.join(map(repr, unknown))}; choose from {', '.join(known)}")
-    return {name: known[name] for name in names}
-
-
 def prepare_search(config: SearchConfig) -> PreparedSearch:
     """Validate the space, baselines, backbone, data and weights; nothing is started yet."""
     space_path = resolve_space_path(config.space)
     space = load_space(config.space)
-    baselines = _select_baselines(config.baselines)
+    baselines = select_baselines(config.baselines)
     check_model_name(config.backbone)
-    task = _load_task(config)
+    task = load_task(config)
     weights = resolve_weights(config.backbone, config.weights)
     return PreparedSearch(config, space, space_path.read_text(encoding="utf-8"), baselines, task, weights)
 

@@ -1,0 +1,238 @@
+"""The MLflow UI, opened in a real headless Chromium, shows a real search: its parent run, trial runs and pictures.
+
+The search runs through the CLI (tiny ``test_resnet``, real Ray, Optuna and MLflow); the UI is started with
+``autoaug ui``; Chromium is Debian's package driven by Selenium through Debian's chromedriver. A screenshot of
+every page checked is left in the test's temp dir.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import ray
+from mlflow import MlflowClient
+from mlflow.entities import Run
+from PIL import Image
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from autoaug.cli import main
+from autoaug.tracking import find_search, trial_runs
+
+pytestmark = pytest.mark.slow
+
+# Artifacts the parent run must show in the UI. Extend with the search plots when they are logged, e.g.
+# "plots/affinity_diversity.png", "plots/accuracy_over_trials.png", "plots/best_policy_samples.png".
+PARENT_ARTIFACTS = [
+    "trials.csv",
+    "best_policy.json",
+    "plots/affinity_diversity.png",
+    "plots/accuracy_over_trials.png",
+    "plots/best_policy_samples.png",
+]
+TRIAL_ARTIFACTS = ["augmented_samples.png"]
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+)
+_PACKAGES = {"chromium": "chromium", "chromedriver": "chromium-driver"}
+_WAIT_S = 90  # the UI is a large React app: first render takes a while on a busy 2-core machine
+
+
+def _install_chromium() -> tuple[str, str]:
+    """Debian's chromium and chromedriver, installed with apt-get when missing; fails loudly if that is impossible."""
+    missing = [package for program, package in _PACKAGES.items() if shutil.which(program) is None]
+    if missing:
+        if os.geteuid() != 0 or shutil.which("apt-get") is None:
+            pytest.fail(f"the browser test needs Debian's {' and '.join(missing)}: apt-get install -y {' '.join(missing)}")
+        done = subprocess.run(
+            ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", *missing],
+            capture_output=True, text=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
+        if done.returncode != 0:
+            pytest.fail(f"apt-get install -y {' '.join(missing)} failed ({done.returncode}): {done.stderr[-2000:]}")
+    return str(shutil.which("chromium")), str(shutil.which("chromedriver"))
+
+
+@dataclass(frozen=True)
+class Store:
+    uri: str
+    experiment_id: str
+    parent: Run
+    trials: list[Run]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    root = tmp_path_factory.mktemp("ui-search")
+    space = root / "space.yaml"
+    space.write_text("version: 1\nname: small\nstructure: sequence\nops: [rotate, downscale]\n")
+    uri = f"sqlite:///{root}/mlruns/mlflow.db"
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             _temp_dir=tempfile.mkdtemp(prefix="aa-ray-", dir="/tmp"))
+    try:
+        code = main(["search", "--backbone", "test_resnet", "--weights", "none", "--train-size", "100",
+                     "--image-size", "16", "--epochs", "1", "--trials", "1", "--baselines", "none",
+                     "--concurrency", "2", "--space", str(space), "--tracking-uri", uri, "--name", "ui-check"])
+    finally:
+        ray.shutdown()
+    assert code == 0
+    client = MlflowClient(uri)
+    parent = find_search(client, "autoaug", "ui-check")
+    return Store(uri, parent.info.experiment_id, parent, trial_runs(client, parent))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def ui_url(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("ui") / "ui.log").open("w")
+    # A session of its own, so that stopping it stops the MLflow server it starts, and nothing else.
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "autoaug"), "ui", "--port", str(port), "--tracking-uri", store.uri],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + _WAIT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.time() > deadline:
+                pytest.fail(f"autoaug ui did not answer on {url} within {_WAIT_S}s; see {log.name}")
+            time.sleep(1)
+        yield url
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    chromium, chromedriver = _install_chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.set_page_load_timeout(_WAIT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _open(browser: WebDriver, url: str) -> None:
+    browser.get("about:blank")  # a new hash route in the same app may not re-render: load it afresh
+    browser.get(url)
+
+
+def _wait(browser: WebDriver, condition: Callable[[WebDriver], Any], what: str, shots: Path) -> Any:
+    try:
+        return WebDriverWait(browser, _WAIT_S, poll_frequency=0.5).until(condition)
+    except TimeoutException:
+        shot = shots / f"timeout-{re.sub(r'[^A-Za-z0-9]+', '_', what)}.png"
+        browser.save_screenshot(str(shot))
+        pytest.fail(f"the MLflow UI did not show {what} within {_WAIT_S}s (screenshot: {shot})")
+
+
+def _loaded_image(browser: WebDriver) -> Any:
+    """The artifact preview's image once it has loaded (its pixels decoded), else False."""
+    return browser.execute_script(
+        "const img = [...document.images].find(i => i.src.startsWith('blob:') && i.complete && i.naturalWidth > 0);"
+        "return img ? [img.naturalWidth, img.naturalHeight] : false;"
+    )
+
+
+def _body_text(browser: WebDriver) -> str:
+    return str(browser.find_element(By.TAG_NAME, "body").text)
+
+
+def _check_artifact_shown(browser: WebDriver, ui_url: str, store: Store, run: Run, path: str, shots: Path) -> None:
+    """Open the run's artifact view on ``path`` and check that the UI shows that very file."""
+    _open(browser, f"{ui_url}/#/experiments/{store.experiment_id}/runs/{run.info.run_id}/artifacts/{path}")
+    location = f"{run.info.artifact_uri}/{path}"
+    _wait(browser, lambda b: location in _body_text(b), f"the path of {path}", shots)
+    local = Path(MlflowClient(store.uri).download_artifacts(run.info.run_id, path, str(shots)))
+    if path.endswith(".png"):
+        size = _wait(browser, _loaded_image, f"the image {path}", shots)
+        assert tuple(size) == Image.open(local).size  # the real picture, decoded at its own size
+    else:
+        word = re.search(r"[A-Za-z_][\w-]{2,}", local.read_text(encoding="utf-8"))
+        assert word is not None
+        _wait(browser, lambda b: word.group() in _body_text(b), f"the content of {path}", shots)
+    browser.save_screenshot(str(shots / f"{run.info.run_name}-{path.replace('/', '_')}.png"))
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def test_the_runs_list_shows_the_search_and_unfolds_its_trials(
+    browser: WebDriver, ui_url: str, store: Store, shots: Path
+) -> None:
+    _open(browser, f"{ui_url}/#/experiments/{store.experiment_id}/runs")
+    parent_link = f"#/experiments/{store.experiment_id}/runs/{store.parent.info.run_id}"
+    _wait(browser, lambda b: b.find_elements(By.CSS_SELECTOR, f"a[href='{parent_link}']"), "the search's run", shots)
+    assert "ui-check" in _body_text(browser)
+    # Trial runs are nested under the search: unfold them with the button beside the search's name.
+    browser.find_element(
+        By.XPATH, f"//a[@href='{parent_link}']/ancestor::div[@role='gridcell']//button"
+    ).click()
+    for trial in store.trials:
+        link = f"a[href='#/experiments/{store.experiment_id}/runs/{trial.info.run_id}']"
+        _wait(browser, lambda b, link=link: b.find_elements(By.CSS_SELECTOR, link), trial.info.run_name, shots)
+    text = _body_text(browser)
+    assert {trial.info.run_name for trial in store.trials} == {"baseline-none", "trial-000"}
+    assert all(trial.info.run_name in text for trial in store.trials)
+    browser.save_screenshot(str(shots / "runs.png"))
+
+
+@pytest.mark.parametrize("path", PARENT_ARTIFACTS)
+def test_the_search_run_shows_its_artifacts(
+    browser: WebDriver, ui_url: str, store: Store, shots: Path, path: str
+) -> None:
+    _check_artifact_shown(browser, ui_url, store, store.parent, path, shots)
+
+
+@pytest.mark.parametrize("path", TRIAL_ARTIFACTS)
+def test_every_trial_run_shows_its_pictures(
+    browser: WebDriver, ui_url: str, store: Store, shots: Path, path: str
+) -> None:
+    for trial in store.trials:
+        _check_artifact_shown(browser, ui_url, store, trial, path, shots)
