@@ -18,7 +18,7 @@ from autoaug.backbone import PretrainedWeights, build_model
 from autoaug.data import TransferTask
 from autoaug.errors import ConfigError
 from autoaug.policy import Policy
-from autoaug.train import Recipe, evaluate, finetune
+from autoaug.train import Recipe, finetune_and_test
 
 __all__ = ["Comparison", "PolicyStats", "SeedResult", "check_seeds", "compare", "run_evaluation", "summarise"]
 
@@ -135,19 +135,7 @@ def run_evaluation(
         for label, policy in policies.items():
             started = time.perf_counter()
             model = build_model(weights, task.num_classes, seed=seed)
-            epochs = finetune(
-                model,
-                task.train,
-                seeded,
-                weights.mean,
-                weights.std,
-                augment=policy.build(),
-                val=task.val,
-                class_names=task.class_names,
-            )
-            test = evaluate(
-                model, task.test, weights.mean, weights.std, class_names=task.class_names, device=seeded.device
-            )
+            epochs, test = finetune_and_test(model, task, seeded, weights.mean, weights.std, augment=policy.build())
             result = SeedResult(
                 policy=label,
                 seed=seed,

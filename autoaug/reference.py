@@ -35,9 +35,8 @@ from autoaug.train import (
     EpochResult,
     Recipe,
     augment_images,
-    evaluate,
     features_head,
-    finetune,
+    finetune_and_test,
     infer,
     resolve_device,
 )
@@ -162,11 +161,8 @@ def fit_reference(task: TransferTask, weights: PretrainedWeights, recipe: Recipe
         >>> reference = fit_reference(task, resolve_weights("test_resnet", "none"), Recipe(epochs=1))  # doctest: +SKIP
     """
     model = build_model(weights, task.num_classes, seed=recipe.seed)
-    epochs = finetune(
-        model, task.train, recipe, weights.mean, weights.std, val=task.val, class_names=task.class_names
-    )
+    epochs, test = finetune_and_test(model, task, recipe, weights.mean, weights.std)
     device = str(next(model.parameters()).device)
-    test = evaluate(model, task.test, weights.mean, weights.std, class_names=task.class_names, device=device)
     generator = torch.Generator().manual_seed(recipe.seed)
     sample = torch.randperm(len(task.train), generator=generator)[:SAMPLE_SIZE]
     val_sample = torch.randperm(len(task.val), generator=generator)[:VAL_SAMPLE]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from autoaug.data import ImageSet
+from autoaug.data import ImageSet, TransferTask
 from autoaug.errors import ConfigError, DataError
 from autoaug.metrics import classification_metrics
 
@@ -21,6 +21,7 @@ __all__ = [
     "evaluate",
     "features_head",
     "finetune",
+    "finetune_and_test",
     "infer",
     "logits_head",
     "predict",
@@ -294,3 +295,41 @@ def finetune(
         if on_epoch is not None:
             on_epoch(result)
     return results
+
+
+def finetune_and_test(
+    model: torch.nn.Module,
+    task: TransferTask,
+    recipe: Recipe,
+    mean: _Stats,
+    std: _Stats,
+    *,
+    augment: Augment | None = None,
+    on_epoch: Callable[[EpochResult, dict[str, float] | None], None] | None = None,
+) -> tuple[list[EpochResult], dict[str, float]]:
+    """Fine-tunes ``model`` on ``task.train`` (scoring ``task.val`` every epoch), then scores ``task.test`` once.
+
+    The held-out test split is scored after the last epoch and handed to ``on_epoch`` together with
+    that epoch's result (``None`` for the earlier epochs), so a caller that reports per epoch can
+    report it in the same breath.
+
+    Returns:
+        The epoch results and the test split's ``classification_metrics``.
+
+    Example:
+        >>> epochs, test = finetune_and_test(model, task, Recipe(epochs=1), w.mean, w.std)  # doctest: +SKIP
+    """
+    test: dict[str, float] = {}
+
+    def finish_epoch(result: EpochResult) -> None:
+        last = result.epoch == recipe.epochs
+        if last:
+            test.update(evaluate(model, task.test, mean, std, class_names=task.class_names, device=recipe.device))
+        if on_epoch is not None:
+            on_epoch(result, test if last else None)
+
+    epochs = finetune(
+        model, task.train, recipe, mean, std, augment=augment, val=task.val, class_names=task.class_names,
+        on_epoch=finish_epoch,
+    )
+    return epochs, test

@@ -20,7 +20,7 @@ from autoaug.measures import diversity
 from autoaug.ops import Op, list_ops, register_op
 from autoaug.policy import Policy
 from autoaug.reference import PolicyMeter, Reference
-from autoaug.train import EpochResult, Recipe, evaluate, finetune
+from autoaug.train import EpochResult, Recipe, finetune_and_test
 
 PRIMARY_METRIC = "val_accuracy"
 NODE_KEY = "node_id"
@@ -107,22 +107,4 @@ def run_trial(
     model = build_model(weights, task.num_classes, seed=recipe.seed)
     setup_seconds += time.perf_counter() - started
 
-    def finish_epoch(result: EpochResult) -> None:
-        test = None
-        if result.epoch == recipe.epochs:
-            test = evaluate(
-                model, task.test, weights.mean, weights.std, class_names=task.class_names, device=recipe.device
-            )
-        report(result, test)
-
-    finetune(
-        model,
-        task.train,
-        recipe,
-        weights.mean,
-        weights.std,
-        augment=policy.build(),
-        val=task.val,
-        class_names=task.class_names,
-        on_epoch=finish_epoch,
-    )
+    finetune_and_test(model, task, recipe, weights.mean, weights.std, augment=policy.build(), on_epoch=report)

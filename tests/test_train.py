@@ -9,8 +9,8 @@ from torchvision.transforms import v2
 from autoaug.backbone import build_model, resolve_weights
 from autoaug.data import ImageSet
 from autoaug.errors import ConfigError, DataError
-from autoaug.train import EpochResult, Recipe, evaluate, finetune, predict
-from synthetic import COLOURS, coloured
+from autoaug.train import EpochResult, Recipe, evaluate, finetune, finetune_and_test, predict
+from synthetic import COLOURS, colour_task, coloured
 
 CLASS_NAMES = COLOURS
 
@@ -121,3 +121,19 @@ def test_recipe_validation(kwargs: dict[str, float], message: str) -> None:
 def test_finetune_needs_two_images(train: ImageSet) -> None:
     with pytest.raises(DataError, match="at least 2 training images"):
         _finetune(train.subset([0]), None)
+
+
+def test_finetune_and_test_scores_the_test_split_once_with_the_last_epoch() -> None:
+    task = colour_task()
+    weights = resolve_weights("test_resnet", "none")
+    model = build_model(weights, task.num_classes)
+    seen: list[tuple[int, dict[str, float] | None]] = []
+    epochs, test = finetune_and_test(
+        model, task, Recipe(epochs=2, batch_size=32, seed=0, device="cpu"), weights.mean, weights.std,
+        on_epoch=lambda result, scores: seen.append((result.epoch, scores)),
+    )
+    assert [epoch for epoch, _ in seen] == [1, 2] and [result.epoch for result in epochs] == [1, 2]
+    assert seen[0][1] is None and seen[1][1] == test
+    assert test == evaluate(model, task.test, weights.mean, weights.std, class_names=task.class_names)
+    assert epochs[-1].metrics == evaluate(model, task.val, weights.mean, weights.std, class_names=task.class_names)
+
