@@ -65,12 +65,14 @@ def _install_chromium() -> tuple[str, str]:
     if missing:
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
             pytest.fail(f"the browser test needs Debian's {' and '.join(missing)}: apt-get install -y {' '.join(missing)}")
-        done = subprocess.run(
-            ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", *missing],
-            capture_output=True, text=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-        )
-        if done.returncode != 0:
-            pytest.fail(f"apt-get install -y {' '.join(missing)} failed ({done.returncode}): {done.stderr[-2000:]}")
+        # A fresh machine may have no package lists yet: refresh them first.
+        for command in (["update"], ["install", "-y", *missing]):
+            done = subprocess.run(
+                ["apt-get", "-o", "DPkg::Lock::Timeout=300", *command],
+                capture_output=True, text=True, timeout=900, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
+            if done.returncode != 0:
+                pytest.fail(f"apt-get {' '.join(command)} failed ({done.returncode}): {done.stderr[-2000:]}")
     return str(shutil.which("chromium")), str(shutil.which("chromedriver"))
 
 
