@@ -7,7 +7,8 @@ and writes ``benchmarks/results/search.json``::
     python benchmarks/search_benchmark.py --seeds 0 --trials 4 --train-size 500   # a quick look
 
 Figures per seed: wall time, trials per hour, the share of trial-slot time spent inside training,
-augmentation and scoring versus start-up and orchestration, best target-validation accuracy versus
+augmentation and scoring (and, apart, in measuring each policy against the reference model) versus
+start-up and orchestration, the reference model's cost, best target-validation accuracy versus
 the baselines, and held-out target test accuracy of the best policy versus no augmentation and
 TrivialAugmentWide. Medians across seeds are written beside them.
 """
@@ -29,6 +30,7 @@ from autoaug.search import SearchOutcome, prepare_search, run_search
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
 _WORK_METRICS = ("seconds_train", "seconds_augment", "seconds_eval")
+_MEASURE_METRIC = "seconds_measure"
 
 
 def _summed_history(client: MlflowClient, row: TrialRow, metric: str) -> float:
@@ -43,6 +45,8 @@ def measure(outcome: SearchOutcome, concurrency: int) -> dict[str, Any]:
     """The figures of one finished search."""
     client = MlflowClient(outcome.tracking_uri)
     work = sum(_summed_history(client, row, m) for row in outcome.rows for m in _WORK_METRICS)
+    measure = sum(row.metrics.get(_MEASURE_METRIC, 0.0) for row in outcome.rows)
+    reference = client.get_run(outcome.parent_run_id).data.metrics.get("reference_seconds")
     setup = [row.metrics["seconds_setup"] for row in outcome.rows if "seconds_setup" in row.metrics]
     searched = best_row(outcome.rows, searched_only=True)
     return {
@@ -51,6 +55,8 @@ def measure(outcome: SearchOutcome, concurrency: int) -> dict[str, Any]:
         "trials_by_outcome": {o: sum(r.outcome == o for r in outcome.rows) for o in ("completed", "pruned", "failed")},
         "trials_per_hour": round(len(outcome.rows) / outcome.seconds * 3600, 1),
         "share_in_train_augment_score": round(work / (outcome.seconds * concurrency), 3),
+        "share_in_measures": round(measure / (outcome.seconds * concurrency), 3),
+        "reference_seconds": round(reference, 1) if reference is not None else None,
         "median_trial_setup_seconds": round(statistics.median(setup), 2) if setup else None,
         "best_trial": outcome.best.name if outcome.best else None,
         "best_policy": outcome.best.policy if outcome.best else None,
@@ -96,7 +102,8 @@ def main() -> None:
             outcome = run_search(prepare_search(config))
             runs.append({"seed": seed, **measure(outcome, config.concurrency)})
             print(json.dumps(runs[-1], indent=2))
-    keys = [("wall_seconds",), ("trials_per_hour",), ("share_in_train_augment_score",),
+    keys = [("wall_seconds",), ("trials_per_hour",), ("share_in_train_augment_score",), ("share_in_measures",),
+            ("reference_seconds",),
             *[(group, name) for group in ("val_accuracy", "test_accuracy")
               for name in ("best", "best_searched", "none", "trivial_augment_wide", "rand_augment")]]
     summary = {"/".join(key): _median(runs, *key) for key in keys}
