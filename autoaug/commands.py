@@ -97,15 +97,17 @@ def final_report(outcome: SearchOutcome) -> str:
     failed = sum(row.outcome == "failed" for row in outcome.rows)
     if failed:
         lines.append(f"  {failed} trial(s) failed; their reasons are in the table and in MLflow.")
-    lines += [
-        "",
-        f"Finished in {outcome.seconds / 60:.1f} min. Next:",
-        "  autoaug ui                                  # parent and trial runs at http://127.0.0.1:5000",
-        f"  autoaug trials --name {outcome.name}",
-        f"  autoaug export --name {outcome.name}    # best_policy.json + best_policy.py",
-        f"  autoaug plots --name {outcome.name}     # the plots of the parent run, as PNG files",
-        "  then in your training code: from autoaug import load_policy; tf = load_policy('best_policy.json')",
+    next_steps = [
+        ("autoaug ui", "parent and trial runs at http://127.0.0.1:5000"),
+        (f"autoaug trials --name {outcome.name}", "every trial, ranked"),
+        (f"autoaug plots --name {outcome.name}", "relevance vs diversity, accuracy per trial, best samples"),
+        (f"autoaug export --name {outcome.name}", "best_policy.json + best_policy.py (--pick knee: a trade-off)"),
+        ("autoaug evaluate best_policy.json", "prove it against the baselines over 3 more seeds"),
     ]
+    width = max(len(command) for command, _ in next_steps)
+    lines += ["", f"Finished in {outcome.seconds / 60:.1f} min. Next:"]
+    lines += [f"  {command:<{width}}  # {what}" for command, what in next_steps]
+    lines.append("  then in your training code: from autoaug import load_policy; tf = load_policy('best_policy.json')")
     return "\n".join(lines)
 
 

@@ -9,6 +9,9 @@ import pytest
 from PIL import Image
 
 from autoaug.cli import build_parser, main
+from autoaug.commands import final_report
+from autoaug.results import TrialRow
+from autoaug.search import SearchOutcome
 
 
 def _folder(root: Path, classes: dict[str, int]) -> Path:
@@ -87,3 +90,20 @@ def test_ops_lists_ranges(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ops", "down*"]) == 0
     out = capsys.readouterr().out
     assert "downscale" in out and "1 -> 0.2" in out
+
+
+def test_final_report_ranks_compares_and_says_what_to_run_next() -> None:
+    def row(name: str, val: float, test: float, baseline: str | None = None) -> TrialRow:
+        return TrialRow(name, name, "completed", baseline, {"val_accuracy": val, "test_accuracy": test}, "p")
+
+    rows = [row("trial-001", 0.43, 0.38), row("baseline-none", 0.20, 0.19, "none"),
+            row("baseline-trivial_augment_wide", 0.22, 0.19, "trivial_augment_wide")]
+    report = final_report(SearchOutcome("s1", "sqlite:///x.db", "autoaug", "run", rows, rows[0], (), 90.0))
+    assert "Best policy: trial-001  val_accuracy 0.430  held-out test accuracy 0.380" in report
+    assert "beat the best baseline (trivial_augment_wide) on validation by +0.210" in report
+    next_lines = report.split("Next:\n", 1)[1].splitlines()
+    assert [line.split("#")[0].strip() for line in next_lines[:5]] == [
+        "autoaug ui", "autoaug trials --name s1", "autoaug plots --name s1", "autoaug export --name s1",
+        "autoaug evaluate best_policy.json",
+    ]
+    assert len({line.index("#") for line in next_lines[:5]}) == 1  # comments aligned
