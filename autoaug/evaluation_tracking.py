@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import mlflow
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, Run, RunStatus
+from mlflow.entities import Run, RunStatus
 
 from autoaug.evaluation import Comparison, PolicyStats, SeedResult
 from autoaug.policy import Policy, describe
-from autoaug.tracking import TAG_ROLE, TAG_SEARCH, open_experiment, prepare_store, read_policy
+from autoaug.tracking import (
+    TAG_ROLE, TAG_SEARCH, metric_batch, open_experiment, param_batch, prepare_store, read_policy,
+)
 
 __all__ = [
     "EVALUATION_JSON",
@@ -90,17 +91,16 @@ class EvaluationTracker:
             tags[TAG_SOURCE_SEARCH] = ",".join(run.data.tags.get(TAG_SEARCH, "") for run in sources.values())
         self._links = [source_line(label, run) for label, run in sources.items()]
         self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
-        self.client.log_batch(self.run_id, params=[Param(key, str(value)[:500]) for key, value in params.items()])
+        self.client.log_batch(self.run_id, params=param_batch(params))
         for label, policy in policies.items():
             self.client.log_text(self.run_id, policy.to_json(), f"policies/{label}.json")
         return self.run_id
 
     def log_result(self, result: SeedResult) -> None:
         """One fine-tune's scores, under the policy's label, with the seed as the step."""
-        timestamp = mlflow.utils.time.get_current_time_millis()
         values = {"test_accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "seconds": result.seconds}
-        batch = [Metric(metric_key(name, result.policy), v, timestamp, result.seed) for name, v in values.items()]
-        self.client.log_batch(self.run_id, metrics=batch)
+        keyed = {metric_key(name, result.policy): value for name, value in values.items()}
+        self.client.log_batch(self.run_id, metrics=metric_batch(keyed, step=result.seed))
 
     def finish(
         self, stats: Sequence[PolicyStats], compared: Sequence[Comparison], table: str, record_json: str, plot: Path
@@ -112,8 +112,8 @@ class EvaluationTracker:
             metrics[metric_key("test_accuracy_std", s.policy)] = s.std
         for c in compared:
             metrics[metric_key("gap", f"{c.policy}_vs_{c.baseline}")] = c.gap
-        values = [Metric(key, value, 0, 0) for key, value in metrics.items() if not math.isnan(value)]
-        self.client.log_batch(self.run_id, metrics=values)
+        finite = {key: value for key, value in metrics.items() if not math.isnan(value)}
+        self.client.log_batch(self.run_id, metrics=metric_batch(finite, step=0))
         self.client.set_tag(self.run_id, _NOTE, "\n\n".join([f"```\n{table}\n```", *self._links]))
         self.client.log_text(self.run_id, table, EVALUATION_TABLE)
         self.client.log_text(self.run_id, record_json, EVALUATION_JSON)

@@ -74,8 +74,15 @@ def headline(policy: Policy, top: int = 5) -> str:
     return ", ".join(f"{step.name} p{step.probability:.2f}" for step in likely)
 
 
-def _params(values: dict[str, Any]) -> list[Param]:
+def param_batch(values: dict[str, Any]) -> list[Param]:
+    """Values as MLflow params for ``log_batch``, cut to a length every store accepts."""
     return [Param(key, str(value)[:_MAX_PARAM_LENGTH]) for key, value in values.items()]
+
+
+def metric_batch(values: dict[str, float], step: int) -> list[Metric]:
+    """Values as MLflow metrics for ``log_batch`` at ``step``, stamped now (so a later value of a step wins)."""
+    timestamp = mlflow.utils.time.get_current_time_millis()
+    return [Metric(key, float(value), timestamp, step) for key, value in values.items()]
 
 
 class SearchTracker:
@@ -97,16 +104,14 @@ class SearchTracker:
             tags={TAG_SEARCH: self.search_name, TAG_ROLE: "search"},
         )
         self.parent_run_id = run.info.run_id
-        self.client.log_batch(self.parent_run_id, params=_params(config))
+        self.client.log_batch(self.parent_run_id, params=param_batch(config))
         self.client.log_dict(self.parent_run_id, config, "config.yaml")
         self.client.log_text(self.parent_run_id, space_yaml, "search_space.yaml")
         return self.parent_run_id
 
     def log_search_metrics(self, metrics: dict[str, float]) -> None:
         """Log summary metrics on the parent run (step 0)."""
-        timestamp = mlflow.utils.time.get_current_time_millis()
-        batch = [Metric(key, float(value), timestamp, 0) for key, value in metrics.items()]
-        self.client.log_batch(self.parent_run_id, metrics=batch)
+        self.client.log_batch(self.parent_run_id, metrics=metric_batch(metrics, step=0))
 
     def log_search_text(self, text: str, name: str) -> None:
         """Store ``text`` as the parent run's artifact ``name`` (e.g. ``screen.csv``)."""
@@ -134,7 +139,7 @@ class SearchTracker:
             tags[TAG_BASELINE] = baseline
         run_id = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags).info.run_id
         self._child_runs[trial_id] = run_id
-        self.client.log_batch(run_id, params=_params({"structure": policy.structure, **params}))
+        self.client.log_batch(run_id, params=param_batch({"structure": policy.structure, **params}))
         self.client.log_text(run_id, policy.to_json(), POLICY_ARTIFACT)
         if samples is not None:
             self.client.log_image(run_id, samples, "augmented_samples.png")
@@ -151,10 +156,7 @@ class SearchTracker:
 
     def log_metrics(self, trial_id: str, metrics: dict[str, float], step: int) -> None:
         """Log a trial's metrics for one epoch."""
-        run_id = self._child_runs[trial_id]
-        timestamp = mlflow.utils.time.get_current_time_millis()
-        batch = [Metric(key, float(value), timestamp, step) for key, value in metrics.items()]
-        self.client.log_batch(run_id, metrics=batch)
+        self.client.log_batch(self._child_runs[trial_id], metrics=metric_batch(metrics, step))
 
     def end_trial(self, trial_id: str, outcome: str, reason: str | None = None) -> None:
         """Close a trial's child run as completed, pruned or failed (with the reason)."""
@@ -173,8 +175,7 @@ class SearchTracker:
     ) -> None:
         """Record the trials table, summary metrics and best policy on the parent run, then close it."""
         run_id = self.parent_run_id
-        now = mlflow.utils.time.get_current_time_millis()  # a resumed search's later summary must win
-        self.client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in summary.items()])
+        self.log_search_metrics(summary)  # stamped now: a resumed search's later summary wins
         self.client.log_text(run_id, trials_csv, "trials.csv")
         if best_policy is not None:
             self.client.log_text(run_id, best_policy.to_json(), "best_policy.json")

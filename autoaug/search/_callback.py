@@ -85,7 +85,10 @@ class TrackingCallback(Callback):
     @property
     def finished(self) -> bool:
         """Whether every trial of the search has ended (False after an interruption)."""
-        return sum(r.outcome != "running" for r in self.records.values()) >= self._total
+        return self._ended() >= self._total
+
+    def _ended(self) -> int:
+        return sum(record.outcome != "running" for record in self.records.values())
 
     def failure_reason(self, trial_id: str) -> str:
         """Why a trial failed, for the Optuna study (same text as its MLflow run)."""
@@ -148,7 +151,7 @@ class TrackingCallback(Callback):
     def _finish(self, record: TrialRecord, outcome: str, reason: str = "") -> None:
         record.outcome, record.reason = outcome, reason
         self._tracker.end_trial(record.trial_id, outcome, reason or None)
-        done = sum(r.outcome != "running" for r in self.records.values())
+        done = self._ended()
         score = record.metrics.get(PRIMARY_METRIC)
         shown = f"val_accuracy={score:.3f}" if score is not None else reason
         # Only completed trials count: a running or pruned trial's score is from an earlier epoch.
