@@ -49,11 +49,17 @@ def prepare_store(tracking_uri: str) -> str:
     return prefix + str(db_path)
 
 
+def local_store_dir(tracking_uri: str) -> Path | None:
+    """The folder of a local sqlite store (``mlruns/``), which also holds what a search keeps beside its
+    records (artifacts, Tune's state, the cached reference); None for a tracking server."""
+    prefix = "sqlite:///"
+    return Path(tracking_uri.removeprefix(prefix)).parent if tracking_uri.startswith(prefix) else None
+
+
 def _artifact_root(tracking_uri: str) -> str | None:
     """Artifacts of a local sqlite store live beside it (``mlruns/artifacts``); a server picks its own."""
-    if tracking_uri.startswith("sqlite:///"):
-        return (Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts").as_uri()
-    return None
+    folder = local_store_dir(tracking_uri)
+    return (folder / "artifacts").as_uri() if folder else None
 
 
 def open_experiment(client: MlflowClient, name: str, create: bool) -> str:

@@ -13,14 +13,14 @@ from autoaug.backbone import PretrainedWeights
 from autoaug.data import TransferTask
 from autoaug.errors import AutoaugError
 from autoaug.reference import Reference, fit_reference, load_reference, reference_key, save_reference
+from autoaug.tracking import local_store_dir
 from autoaug.train import Recipe
 
 
 def reference_cache_dir(tracking_uri: str) -> Path:
     """References are cached beside a local store (``mlruns/reference``), else under the user's cache."""
-    if tracking_uri.startswith("sqlite:///"):
-        return Path(tracking_uri.removeprefix("sqlite:///")).parent / "reference"
-    return Path.home() / ".cache" / "autoaug" / "reference"
+    folder = local_store_dir(tracking_uri)
+    return folder / "reference" if folder else Path.home() / ".cache" / "autoaug" / "reference"
 
 
 def remote_error(exc: ray.exceptions.RayTaskError) -> Exception:

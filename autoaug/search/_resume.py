@@ -32,8 +32,8 @@ from autoaug.policy import Policy
 from autoaug.search._callback import TrialRecord, _failure_reason
 from autoaug.search._searcher import BASELINE_KEY, POLICY_KEY
 from autoaug.tracking import (
-    TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID, SearchTracker, find_search, prepare_store,
-    trial_runs,
+    TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID, SearchTracker, find_search, local_store_dir,
+    prepare_store, trial_runs,
 )
 
 RESUME_FLAGS = ("address", "tracking_uri", "experiment", "storage_path", "concurrency", "max_failures")
@@ -46,9 +46,8 @@ def tune_storage(config: SearchConfig, tracking_uri: str) -> str:
     """Where Tune keeps the search state: as configured, else beside a local store, else in the home folder."""
     if config.storage_path:
         return config.storage_path
-    if tracking_uri.startswith("sqlite:///"):
-        return str(Path(tracking_uri.removeprefix("sqlite:///")).parent / "tune")
-    return str(Path.home() / "autoaug_results")
+    folder = local_store_dir(tracking_uri)
+    return str(folder / "tune" if folder else Path.home() / "autoaug_results")
 
 
 def recorded_config(name: str, overrides: dict[str, Any]) -> SearchConfig:
