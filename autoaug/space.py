@@ -15,6 +15,10 @@ A space names a policy *structure* and the ops and ranges the sampler may use::
   slots; one sub-policy is drawn per image (AutoAugment).
 * ``rand``: RandAugment over the listed ops; searches N in ``num_ops`` and the shared magnitude M.
 * ``trivial``: TrivialAugment; searches which of the listed ops stay in the pool.
+* ``stacked``: a free baseline from ``bases`` (``none``, ``trivial_augment_wide``, ``rand_augment``,
+  ``auto_augment``) followed by ``extra_ops`` searched (op, probability, magnitude) steps. With no
+  extra step the policy *is* the baseline, so every baseline is a point of the space (the search
+  starts from them) and mild policies are as easy to draw as heavy ones.
 """
 
 from __future__ import annotations
@@ -24,19 +28,23 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import pydantic
+from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
 from autoaug._yaml import FrozenModel, read_yaml, validate
 from autoaug.errors import PolicyError, SpaceError
 from autoaug.ops import get_op, list_ops
-from autoaug.policy import OpSpec, Policy
+from autoaug.policy import OpSpec, Policy, baseline_policies
 
-Structure = Literal["sequence", "subpolicies", "rand", "trivial"]
+Structure = Literal["sequence", "subpolicies", "rand", "trivial", "stacked"]
 _STRUCTURE_FIELDS: dict[str, set[str]] = {
     "sequence": {"probability", "magnitude"},
     "subpolicies": {"probability", "magnitude", "sub_policies", "ops_per_sub_policy"},
     "rand": {"magnitude", "num_ops"},
     "trivial": set(),
+    "stacked": {"probability", "magnitude", "bases", "extra_ops"},
 }
+BASE_PARAM = "base"
+EXTRA_OPS_PARAM = "extra_ops"
 _BUILTIN_PACKAGE = "autoaug.search_spaces"
 
 
@@ -68,6 +76,8 @@ class SearchSpace(FrozenModel):
     sub_policies: int = pydantic.Field(default=2, ge=1, le=50)
     ops_per_sub_policy: int = pydantic.Field(default=2, ge=1, le=10)
     num_ops: tuple[int, int] = (1, 3)
+    bases: tuple[str, ...] = ("none", "trivial_augment_wide", "rand_augment", "auto_augment")
+    extra_ops: tuple[int, int] = (0, 3)
 
     _unit_ranges = pydantic.field_validator("probability", "magnitude")(_check_unit_range)
 
@@ -76,6 +86,22 @@ class SearchSpace(FrozenModel):
     def _check_num_ops(cls, value: tuple[int, int]) -> tuple[int, int]:
         if not 1 <= value[0] <= value[1] <= 10:
             raise ValueError(f"expected [low, high] with 1 <= low <= high <= 10, got {list(value)}")
+        return value
+
+    @pydantic.field_validator("bases")
+    @classmethod
+    def _check_bases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        known = baseline_policies()
+        unknown = [name for name in value if name not in known]
+        if unknown or not value or len(set(value)) != len(value):
+            raise ValueError(f"expected distinct baseline names from {', '.join(known)}, got {list(value)}")
+        return value
+
+    @pydantic.field_validator("extra_ops")
+    @classmethod
+    def _check_extra_ops(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 0 <= value[0] <= value[1] <= 10:
+            raise ValueError(f"expected [low, high] with 0 <= low <= high <= 10, got {list(value)}")
         return value
 
     @pydantic.field_validator("ops")
@@ -122,6 +148,10 @@ class SearchSpace(FrozenModel):
                     for i in range(self.sub_policies)
                 ),
             )
+        if self.structure == "stacked":
+            base = trial.suggest_categorical(BASE_PARAM, list(self.bases))
+            count = trial.suggest_int(EXTRA_OPS_PARAM, *self.extra_ops)
+            return stack(base, tuple(self._suggest_slot(trial, f"extra{i}") for i in range(count)))
         if self.structure == "rand":
             return Policy(
                 structure="rand",
@@ -132,6 +162,19 @@ class SearchSpace(FrozenModel):
         kept = tuple(op for op in self.ops if trial.suggest_categorical(f"use.{op}", ["yes", "no"]) == "yes")
         return Policy(structure="trivial", ops=kept or ("identity",))
 
+    def baseline_point(self, baseline: str) -> dict[str, tuple[str | int, BaseDistribution]] | None:
+        """The space's parameters (value, distribution) that give the baseline ``baseline``, if it holds it.
+
+        Only a ``stacked`` space holds baselines: ``base`` = the baseline, no extra op. The search tells
+        these points to the sampler with the baselines' scores (a warm start).
+        """
+        if self.structure != "stacked" or baseline not in self.bases or self.extra_ops[0] > 0:
+            return None
+        return {
+            BASE_PARAM: (baseline, CategoricalDistribution(list(self.bases))),
+            EXTRA_OPS_PARAM: (0, IntDistribution(*self.extra_ops)),
+        }
+
     def _suggest_slot(self, trial: Suggester, key: str) -> OpSpec:
         return self._suggest_op(trial, key, trial.suggest_categorical(key, list(self.ops)))
 
@@ -141,6 +184,23 @@ class SearchSpace(FrozenModel):
             probability=trial.suggest_float(f"{key}.p", *self.probability),
             magnitude=trial.suggest_float(f"{key}.m", *self.magnitude),
         )
+
+
+def stack(base: str, steps: tuple[OpSpec, ...]) -> Policy:
+    """The baseline ``base`` followed by ``steps``; with no step, the baseline itself.
+
+    Example:
+        >>> stack("rand_augment", (OpSpec("downscale", 0.5, 0.8),)).structure
+        'stacked'
+        >>> stack("none", ()).structure
+        'none'
+    """
+    baseline = baseline_policies()[base]
+    if not steps:
+        return baseline
+    if baseline.structure == "none":
+        return Policy("subpolicies", sub_policies=(steps,))
+    return Policy("stacked", transform=baseline.transform, kwargs=baseline.kwargs, sub_policies=(steps,))
 
 
 def builtin_spaces() -> list[str]:

@@ -157,14 +157,27 @@ def test_rand_applies_num_ops_ops() -> None:
 
 def test_trivial_draws_magnitudes_across_the_range_with_both_signs() -> None:
     transform = seeded(Policy("trivial", ops=("rotate",)))
-    values = [draw[0][1] for draw in transform.make_params([random_image(64, 3, 8, 8)])["draws"]]
+    values = [ops[0][1] for _, ops in transform.make_params([random_image(64, 3, 8, 8)])["draws"]]
     assert min(values) < -20 and max(values) > 20 and all(abs(value) <= 30 for value in values)
+
+
+def test_stacked_runs_the_stock_transform_then_the_ops_and_round_trips() -> None:
+    policy = Policy("stacked", transform="RandAugment", kwargs={"num_ops": 2, "magnitude": 9},
+                    sub_policies=((OpSpec("invert", 1.0, 0.0),),))
+    assert Policy.from_json(policy.to_json()) == policy
+    image = random_image(1, 3, 8, 8)[0]  # one image: its stock seed is the first draw either way
+    stock = seeded(Policy("torchvision", transform="RandAugment", kwargs={"num_ops": 2, "magnitude": 9}))(image)
+    assert torch.equal(seeded(policy)(image), 255 - stock)  # the same stock draws, then the op on top
+    with pytest.raises(PolicyError, match="sub_policies"):
+        Policy("stacked", transform="RandAugment")
+    with pytest.raises(PolicyError, match="transform"):
+        Policy("stacked", transform="Sideways", sub_policies=((OpSpec("invert", 1.0, 0.0),),))
 
 
 def test_subpolicies_draw_each_sub_policy() -> None:
     policy = Policy("subpolicies", sub_policies=((OpSpec("hflip", 1.0, 0.0),), (OpSpec("vflip", 1.0, 0.0),)))
     draws = seeded(policy).make_params([random_image(64, 1, 4, 4)])["draws"]
-    assert {draw[0][0] for draw in draws} == {0, 1}
+    assert {ops[0][0] for _, ops in draws} == {0, 1}
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,17 @@ from autoaug.errors import PolicyError
 
 METADATA_VERSION = 1
 SCORES = ("val_accuracy", "test_accuracy", "affinity", "diversity", "feature_relevance", "feature_diversity")
-_TEXTS = ("search", "trial", "run_id", "pick")
+# The confirmation stage's paired gap to the best baseline (mean, std, 95% interval) over fresh seeds.
+GAP_SCORES = ("gap_mean", "gap_std", "gap_ci_low", "gap_ci_high")
+_TEXTS = ("search", "trial", "run_id", "pick", "best_baseline", "verdict")
 
 
 @dataclasses.dataclass(frozen=True)
 class PolicyMetadata:
     """The search and trial a policy was exported from, and the trial's scores (None: not recorded).
+
+    After a confirmation stage it also holds the paired gap of the policy's target-validation
+    accuracy to ``best_baseline`` over ``confirm_seeds`` fresh seeds (``gap_*``) and the verdict.
 
     Metadata never changes what the policy does; :meth:`Policy.build` ignores it.
 
@@ -29,6 +34,13 @@ class PolicyMetadata:
     trial: str = ""
     run_id: str = ""
     pick: str = ""
+    best_baseline: str = ""
+    verdict: str = ""
+    confirm_seeds: int | None = None
+    gap_mean: float | None = None
+    gap_std: float | None = None
+    gap_ci_low: float | None = None
+    gap_ci_high: float | None = None
     val_accuracy: float | None = None
     test_accuracy: float | None = None
     affinity: float | None = None
@@ -40,7 +52,10 @@ class PolicyMetadata:
         for name in _TEXTS:
             if not isinstance(getattr(self, name), str):
                 raise PolicyError(f"metadata.{name}: expected a string, got {getattr(self, name)!r}")
-        for name in SCORES:
+        seeds = self.confirm_seeds
+        if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+            raise PolicyError(f"metadata.confirm_seeds: expected a positive integer or null, got {seeds!r}")
+        for name in (*SCORES, *GAP_SCORES):
             value = getattr(self, name)
             if value is None:
                 continue
@@ -72,7 +87,7 @@ class PolicyMetadata:
                 f"metadata.version: unsupported version {data.get('version')!r} "
                 f"(this autoaug reads metadata version {METADATA_VERSION})"
             )
-        allowed = ("version", *_TEXTS, *SCORES)
+        allowed = ("version", *_TEXTS, "confirm_seeds", *GAP_SCORES, *SCORES)
         for key in data:
             if key not in allowed:
                 raise PolicyError(f"metadata.{key}: unknown key (allowed: {', '.join(allowed)})")

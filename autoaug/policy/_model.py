@@ -31,6 +31,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "rand": ("ops", "num_ops", "magnitude"),
     "trivial": ("ops",),
     "torchvision": ("transform", "kwargs"),
+    "stacked": ("transform", "kwargs", "sub_policies"),
 }
 _HEADER = ("format", "version", "name", "structure")
 # Optional for every structure; never changes what the policy does.
@@ -113,6 +114,8 @@ class Policy:
     - ``"trivial"`` (TrivialAugment): one op drawn from ``ops`` per image at a magnitude drawn
       uniformly in [0, 1].
     - ``"torchvision"``: the stock torchvision transform ``transform`` built with ``kwargs``.
+    - ``"stacked"``: the stock transform first (as ``"torchvision"``), then one of ``sub_policies``
+      (as ``"subpolicies"``): a free baseline with searched ops on top.
 
     Fields a structure does not read must keep their defaults. ``metadata`` (optional, any
     structure) records where an exported policy came from and how it scored.
@@ -385,18 +388,24 @@ def describe(policy: Policy) -> str:
         >>> describe(Policy("subpolicies", sub_policies=(sub_policy,)))
         'subpolicies: [downscale(p=0.7,m=0.8) > equalize(p=0.5)]'
     """
+    subs = " | ".join("[" + " > ".join(_describe_spec(spec) for spec in sub) + "]" for sub in policy.sub_policies)
     if policy.structure == "subpolicies":
-        subs = (" > ".join(_describe_spec(spec) for spec in sub) for sub in policy.sub_policies)
-        return "subpolicies: " + " | ".join(f"[{sub}]" for sub in subs)
+        return "subpolicies: " + subs
+    if policy.structure == "stacked":
+        return f"stacked: {_describe_stock(policy)} + {subs}"
     pool = "{" + ", ".join(policy.ops) + "}"
     if policy.structure == "rand":
         return f"rand: {policy.num_ops} ops from {pool} at m={policy.magnitude:.2g}"
     if policy.structure == "trivial":
         return f"trivial: 1 op from {pool} at a uniformly drawn m"
     if policy.structure == "torchvision":
-        arguments = ", ".join(f"{key}={value!r}" for key, value in policy.kwargs.items())
-        return f"torchvision: {policy.transform}({arguments})"
+        return f"torchvision: {_describe_stock(policy)}"
     return "none"
+
+
+def _describe_stock(policy: Policy) -> str:
+    arguments = ", ".join(f"{key}={value!r}" for key, value in policy.kwargs.items())
+    return f"{policy.transform}({arguments})"
 
 
 def _describe_spec(spec: OpSpec) -> str:

@@ -91,7 +91,8 @@ def _provenance(policy: Policy) -> str:
     origin = f"Exported from search {meta.search!r}, trial {meta.trial!r}"
     origin += f" (pick: {meta.pick})" if meta.pick else ""
     scores = ", ".join(f"{name} {value:.4g}" for name, value in meta.scores().items())
-    return textwrap.fill(origin + (f"; {scores}." if scores else "."), width=100) + "\n\n"
+    text = textwrap.fill(origin + (f"; {scores}." if scores else "."), width=100) + "\n\n"
+    return text + (textwrap.fill(f"Confirmation: {meta.verdict}.", width=100) + "\n\n" if meta.verdict else "")
 
 
 def _literal(value: object) -> str:

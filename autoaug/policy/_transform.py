@@ -24,7 +24,7 @@ class _Applier(v2.Transform):
     them. Each of ``repeats`` rounds picks one of ``choices`` uniformly and runs its entries
     ``(op index, probability, magnitude)`` in order; a magnitude of None is drawn uniformly in
     [0, 1]. ``ranges[index]`` is ``(low, high, signed)`` of ``kernels[index]``. A ``stock``
-    ``(name, kwargs)`` instead runs a stock torchvision transform with a seed drawn per image.
+    ``(name, kwargs)`` runs a stock torchvision transform first, with a seed drawn per image.
     """
 
     _error: type[Exception] = TypeError
@@ -59,8 +59,7 @@ class _Applier(v2.Transform):
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         if len(flat_inputs) != 1:
             raise self._error(f"expected one image per call, got {len(flat_inputs)}")
-        draw = self._draw_ops if self._stock is None else self._draw_seed
-        return {"draws": [draw() for _ in range(self._count_images(flat_inputs[0]))]}
+        return {"draws": [self._draw() for _ in range(self._count_images(flat_inputs[0]))]}
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         draws = params["draws"]
@@ -90,6 +89,11 @@ class _Applier(v2.Transform):
             raise self._error(f"expected a [C, H, W] or [B, C, H, W] tensor with C = 1 or 3, got {list(inpt.shape)}")
         return 1 if inpt.ndim == 3 else inpt.shape[0]
 
+    def _draw(self) -> tuple[int | None, list[tuple[int, float]]]:
+        """Return the stock transform's seed (None: none, or the global generator) and the ops to apply."""
+        seed = None if self._stock is None else self._draw_seed()
+        return seed, self._draw_ops() if self._choices else []
+
     def _draw_ops(self) -> list[tuple[int, float]]:
         """Return the ``(op index, signed value)`` pairs to apply to one image, in order."""
         uniforms = self._uniforms.uniform_(generator=self._generator).tolist()
@@ -111,17 +115,18 @@ class _Applier(v2.Transform):
         """Return a seed for the stock transform, or None to let it use the global generator."""
         return None if self._generator is None else int(torch.randint(2**62, (), generator=self._generator))
 
-    def _apply(self, image: torch.Tensor, draw: Any) -> torch.Tensor:
-        if self._stock is None:
-            for index, value in draw:
-                image = self._kernels[index](image, value, self._generator)
-            return image
-        if draw is None:
-            return self._stock(image)
-        # Stock transforms read the global generator: seed it for this image, then restore it.
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(draw)
-            return self._stock(image)
+    def _apply(self, image: torch.Tensor, draw: tuple[int | None, list[tuple[int, float]]]) -> torch.Tensor:
+        seed, ops = draw
+        if self._stock is not None and seed is None:
+            image = self._stock(image)
+        elif self._stock is not None:
+            # Stock transforms read the global generator: seed it for this image, then restore it.
+            with torch.random.fork_rng(devices=[]):
+                torch.default_generator.manual_seed(seed)
+                image = self._stock(image)
+        for index, value in ops:
+            image = self._kernels[index](image, value, self._generator)
+        return image
 
 
 def compile_policy(policy: Policy) -> tuple[tuple[Op, ...], dict[str, Any]]:
@@ -130,7 +135,7 @@ def compile_policy(policy: Policy) -> tuple[tuple[Op, ...], dict[str, Any]]:
     ops = tuple(get_op(name) for name in dict.fromkeys(names))
     index = {op.name: i for i, op in enumerate(ops)}
     choices: tuple[tuple[tuple[int, float, float | None], ...], ...]
-    if policy.structure == "subpolicies":
+    if policy.structure in ("subpolicies", "stacked"):
         choices = tuple(
             tuple((index[spec.name], spec.probability, spec.magnitude) for spec in sub) for sub in policy.sub_policies
         )
@@ -141,7 +146,7 @@ def compile_policy(policy: Policy) -> tuple[tuple[Op, ...], dict[str, Any]]:
         "ranges": tuple((op.low, op.high, op.signed) for op in ops),
         "choices": choices,
         "repeats": policy.num_ops if policy.structure == "rand" else min(1, len(choices)),
-        "stock": (policy.transform, policy.kwargs) if policy.structure == "torchvision" else None,
+        "stock": (policy.transform, policy.kwargs) if policy.transform else None,
     }
 
 
