@@ -19,7 +19,8 @@ DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
 
 
 # Search settings that do not change how one policy is fine-tuned and scored.
-_SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address")
+_SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address",
+                "grace_fraction", "reduction_factor", "confirm_top", "confirm_seeds")
 DEFAULT_REPEATS = 3
 
 

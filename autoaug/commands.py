@@ -28,7 +28,8 @@ from autoaug.policy import (
 from autoaug.results import TrialRow, best_row, format_table, load_trial_rows
 from autoaug.search import SearchOutcome, prepare_search, recorded_config, run_search
 from autoaug.search_plots import save_search_plots
-from autoaug.tracking import find_search, prepare_store
+from autoaug.selection import Selection
+from autoaug.tracking import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT, find_search, prepare_store
 from autoaug.tracking import read_policy as read_trial_policy
 from autoaug.tradeoff import candidates, choose
 
@@ -74,9 +75,10 @@ def final_report(outcome: SearchOutcome) -> str:
         lines.append("\nNo trial completed: see the failure reasons above and in the MLflow UI.")
         return "\n".join(lines)
     best = outcome.best
+    chosen = "Exported policy (confirmed on fresh seeds)" if outcome.selection else "Best policy"
     lines += [
         "",
-        f"Best policy: {best.name}  val_accuracy {best.score:.3f}  held-out test accuracy {_test_accuracy(best)}",
+        f"{chosen}: {best.name}  val_accuracy {best.score:.3f}  held-out test accuracy {_test_accuracy(best)}",
         f"  {best.policy}",
         "",
         "Held-out target test accuracy (reported only; trials are ranked on validation):",
@@ -87,7 +89,9 @@ def final_report(outcome: SearchOutcome) -> str:
         lines.append(f"  {label:<40} {_test_accuracy(row)}")
     searched = best_row(outcome.rows, searched_only=True)
     top_baseline = best_row(baselines)
-    if searched and top_baseline:
+    if outcome.selection is not None:
+        lines += ["", *confirmation_lines(outcome.selection)]
+    elif searched and top_baseline:
         gap = searched.score - top_baseline.score
         verdict = "beat" if gap > 0 else "did not beat"
         lines.append(
@@ -111,6 +115,22 @@ def final_report(outcome: SearchOutcome) -> str:
     return "\n".join(lines)
 
 
+def confirmation_lines(selection: Selection) -> list[str]:
+    """The confirmation stage as a table: each policy's mean score on the fresh seeds and its paired gap."""
+    seeds = ", ".join(map(str, selection.seeds))
+    lines = [
+        f"Confirmation on fresh seeds {seeds} (target-validation accuracy, mean ± std; paired gap to the best "
+        f"baseline, {selection.best_baseline}, with its 95% interval):",
+    ]
+    for label, mean in sorted(selection.means.items(), key=lambda item: -item[1]):
+        gap = selection.gaps.get(label)
+        verdict = "" if gap is None else f"  gap {gap.describe()}{'  confirmed' if gap.clear else ''}"
+        marker = "*" if label == selection.pick else " "
+        lines.append(f" {marker} {label:<38} {mean:.3f} ± {selection.stds[label]:.3f}{verdict}")
+    lines.append(f"  Verdict: {selection.verdict()}.")
+    return lines
+
+
 def _client(args: argparse.Namespace) -> MlflowClient:
     return MlflowClient(prepare_store(args.tracking_uri))
 
@@ -130,11 +150,11 @@ def export(args: argparse.Namespace) -> int:
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
     search_name = parent.info.run_name
-    choice = choose(load_trial_rows(client, parent), args.pick, search_name)
+    tags = parent.data.tags
+    confirmed = (tags[TAG_PICK_RUN], tags.get(TAG_VERDICT, "")) if TAG_PICK_RUN in tags else None
+    choice = choose(load_trial_rows(client, parent), args.pick, search_name, confirmed)
     row = choice.row
-    metadata = PolicyMetadata.from_scores(
-        row.metrics, search=search_name, trial=row.name, run_id=row.run_id, pick=args.pick
-    )
+    metadata = _export_metadata(row, search_name, args.pick, tags)
     policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
     save_policy(policy, args.output)
     snippet_path = args.output.with_suffix(".py")
@@ -142,9 +162,26 @@ def export(args: argparse.Namespace) -> int:
     scores = "  ".join(f"{name} {value:.3f}" for name, value in metadata.scores().items())
     print(f"search {search_name!r}, pick {args.pick}: trial {row.name} ({choice.reason})")
     print(f"  {scores}")
+    if metadata.verdict:
+        print(f"  confirmation: {metadata.verdict}")
     print(f"  {describe(policy)}")
     print(f"wrote {args.output} (load with autoaug.load_policy) and {snippet_path} (torchvision only)")
     return 0
+
+
+def _export_metadata(row: TrialRow, search: str, pick: str, parent_tags: dict[str, str]) -> PolicyMetadata:
+    """The exported trial's scores and, after a confirmation stage, its paired gap to the best baseline."""
+    texts = {"search": search, "trial": row.name, "run_id": row.run_id, "pick": pick}
+    if TAG_VERDICT not in parent_tags:
+        return PolicyMetadata.from_scores(row.metrics, **texts)
+    gap = {f"gap_{key}": row.metrics[f"confirm_gap_{key}"] for key in ("mean", "std", "ci_low", "ci_high")
+           if f"confirm_gap_{key}" in row.metrics}
+    seeds = row.metrics.get("confirm_gap_n")
+    metadata = PolicyMetadata.from_scores(
+        row.metrics, **texts, best_baseline=parent_tags.get(TAG_BEST_BASELINE, ""),
+        verdict=parent_tags[TAG_VERDICT] if pick == "best" else "",
+    )
+    return dataclasses.replace(metadata, confirm_seeds=int(seeds) if seeds else None, **gap)
 
 
 def plots(args: argparse.Namespace) -> int:

@@ -36,7 +36,8 @@ class SearchConfig(FrozenModel):
     space: str = Field("default", description="built-in search space name or a YAML file")
     trials: int = Field(16, ge=0, description="searched trials, run after the baselines")
     baselines: tuple[str, ...] = Field(
-        ("none", "trivial_augment_wide", "rand_augment"), description="baseline policies evaluated first"
+        ("none", "trivial_augment_wide", "rand_augment", "auto_augment"),
+        description="baseline policies evaluated first (the confirmation stage compares with them)",
     )
     epochs: int = Field(2, ge=1, description="fine-tuning epochs per trial")
     batch_size: int = Field(64, ge=1, description="training batch size")
@@ -48,6 +49,14 @@ class SearchConfig(FrozenModel):
     early_stopping: bool = Field(
         True, description="stop weak trials early (ASHA on validation accuracy; objective 'accuracy' only)"
     )
+    grace_fraction: float = Field(
+        0.25, gt=0.0, le=1.0, description="early stopping's first rung as a share of the epochs (at least 1 epoch)"
+    )
+    reduction_factor: int = Field(2, ge=2, le=8, description="early stopping keeps the best 1/N at each rung")
+    confirm_top: int = Field(
+        3, ge=0, description="searched policies fine-tuned again with the baselines on fresh seeds (0: no confirmation)"
+    )
+    confirm_seeds: int = Field(3, ge=0, le=50, description="fresh seeds of the confirmation stage (0 or at least 2)")
     objective: Literal["accuracy", "multi"] = Field(
         "accuracy",
         description="'accuracy' (maximise target-validation accuracy) or 'multi' (maximise it together with "
@@ -77,6 +86,8 @@ class SearchConfig(FrozenModel):
             raise ValueError("task 'folders' needs train_dir and val_dir (image folders <dir>/<class>/*.png)")
         if self.task != "folders" and self.train_dir is not None:
             raise ValueError(f"train_dir is only used with task 'folders' (task is {self.task!r})")
+        if self.confirm_seeds == 1:
+            raise ValueError("confirm_seeds: a paired gap needs a spread, so give 0 (no confirmation) or at least 2")
         if self.objective == "multi" and self.early_stopping and "early_stopping" in self.model_fields_set:
             raise ValueError(
                 "early_stopping needs objective 'accuracy': with objective 'multi' a trial weak in accuracy may "

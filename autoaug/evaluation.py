@@ -20,7 +20,16 @@ from autoaug.errors import ConfigError
 from autoaug.policy import Policy
 from autoaug.train import Recipe, finetune_and_test
 
-__all__ = ["Comparison", "PolicyStats", "SeedResult", "check_seeds", "compare", "run_evaluation", "summarise"]
+__all__ = [
+    "Comparison",
+    "PolicyStats",
+    "SeedResult",
+    "check_seeds",
+    "compare",
+    "fine_tune_once",
+    "run_evaluation",
+    "summarise",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,23 +140,34 @@ def run_evaluation(
     """
     results = []
     for seed in check_seeds(seeds):
-        seeded = dataclasses.replace(recipe, seed=seed)
         for label, policy in policies.items():
-            started = time.perf_counter()
-            model = build_model(weights, task.num_classes, seed=seed)
-            epochs, test = finetune_and_test(model, task, seeded, weights.mean, weights.std, augment=policy.build())
-            result = SeedResult(
-                policy=label,
-                seed=seed,
-                test_accuracy=test["accuracy"],
-                val_accuracy=epochs[-1].metrics["accuracy"],
-                train_loss=epochs[-1].train_loss,
-                seconds=time.perf_counter() - started,
-            )
+            result = fine_tune_once(task, weights, label, policy, seed, recipe)
             results.append(result)
             if on_result is not None:
                 on_result(result)
     return results
+
+
+def fine_tune_once(
+    task: TransferTask, weights: PretrainedWeights, label: str, policy: Policy, seed: int, recipe: Recipe
+) -> SeedResult:
+    """One fine-tune of ``weights`` under ``policy`` with ``recipe`` at ``seed``, scored on validation and test.
+
+    The seed sets the head's initialisation, the shuffling and the augmentation draws; the same
+    arguments give the same result on the CPU.
+    """
+    started = time.perf_counter()
+    model = build_model(weights, task.num_classes, seed=seed)
+    seeded = dataclasses.replace(recipe, seed=seed)
+    epochs, test = finetune_and_test(model, task, seeded, weights.mean, weights.std, augment=policy.build())
+    return SeedResult(
+        policy=label,
+        seed=seed,
+        test_accuracy=test["accuracy"],
+        val_accuracy=epochs[-1].metrics["accuracy"],
+        train_loss=epochs[-1].train_loss,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def summarise(results: Sequence[SeedResult]) -> list[PolicyStats]:

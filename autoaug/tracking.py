@@ -6,7 +6,9 @@ opened by several processes at once, and remote workers never need to reach the 
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,9 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from PIL import Image
 
 from autoaug.errors import ConfigError
+from autoaug.evaluation import SeedResult
 from autoaug.policy import Policy, describe
+from autoaug.selection import Selection
 
 logger = logging.getLogger("autoaug.tracking")
 
@@ -31,6 +35,12 @@ TAG_REASON = "autoaug.failure_reason"
 TAG_HEADLINE = "autoaug.policy_headline"
 TAG_NODE = "autoaug.node_id"
 TAG_RETRIES = "autoaug.retries"
+TAG_REPEAT_OF = "autoaug.repeat_of"
+TAG_PICK = "autoaug.pick"
+TAG_PICK_RUN = "autoaug.pick_run_id"
+TAG_VERDICT = "autoaug.verdict"
+TAG_BEST_BASELINE = "autoaug.best_baseline"
+CONFIRMATION_ARTIFACT = "confirmation.json"
 POLICY_ARTIFACT = "policy.json"
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 _MAX_PARAM_LENGTH = 500
@@ -73,11 +83,15 @@ def open_experiment(client: MlflowClient, name: str, create: bool) -> str:
 
 
 def headline(policy: Policy, top: int = 5) -> str:
-    """A short summary for tables: a one-sub-policy sequence lists its most probable ops first."""
-    if policy.structure != "subpolicies" or len(policy.sub_policies) != 1:
+    """A short summary for tables: a one-sub-policy sequence lists its most probable ops first.
+
+    A stacked policy names its stock transform first (``RandAugment + downscale p0.70``).
+    """
+    if policy.structure not in ("subpolicies", "stacked") or len(policy.sub_policies) != 1:
         return describe(policy)
     likely = sorted(policy.sub_policies[0], key=lambda step: -step.probability)[:top]
-    return ", ".join(f"{step.name} p{step.probability:.2f}" for step in likely)
+    ops = ", ".join(f"{step.name} p{step.probability:.2f}" for step in likely)
+    return f"{policy.transform} + {ops}" if policy.structure == "stacked" else ops
 
 
 def param_batch(values: dict[str, Any]) -> list[Param]:
@@ -172,6 +186,66 @@ class SearchTracker:
             self.client.set_tag(run_id, TAG_REASON, reason[:5000])
         self.client.set_terminated(run_id, RunStatus.to_string(_STATUS[outcome]))
 
+    def log_repeat(self, trial_run_id: str, trial_name: str, result: SeedResult) -> None:
+        """Record one confirmation fine-tune as a finished run nested under the trial it repeats."""
+        tags = {
+            MLFLOW_PARENT_RUN_ID: trial_run_id,
+            TAG_SEARCH: self.search_name,
+            TAG_ROLE: "repeat",
+            TAG_REPEAT_OF: trial_name,
+        }
+        run_id = self.client.create_run(
+            self.experiment_id, run_name=f"{trial_name}-seed{result.seed}", tags=tags
+        ).info.run_id
+        metrics = {
+            "val_accuracy": result.val_accuracy,
+            "test_accuracy": result.test_accuracy,
+            "train_loss": result.train_loss,
+            "seconds": result.seconds,
+        }
+        self.client.log_batch(
+            run_id, metrics=metric_batch(metrics, step=0), params=param_batch({"seed": result.seed, "stage": "confirmation"})
+        )
+        self.client.set_terminated(run_id, "FINISHED")
+
+    def log_selection(
+        self, selection: Selection, run_ids: dict[str, str], scores: dict[str, dict[int, float]], seconds: float
+    ) -> None:
+        """Record the confirmation stage's decision on the parent run and its summary on each trial run."""
+        for label, run_id in run_ids.items():
+            values = scores[label].values()
+            summary = {"confirm_val_accuracy_mean": selection.means[label]}
+            if len(values) > 1:
+                summary["confirm_val_accuracy_std"] = selection.stds[label]
+            gap = selection.gaps.get(label)
+            if gap is not None:
+                summary.update({f"confirm_gap_{key}": value for key, value in gap.to_dict().items()})
+            self.client.log_batch(run_id, metrics=metric_batch(_finite(summary), step=0))
+        parent = {"confirm_seconds": seconds, "confirm_seeds": len(selection.seeds)}
+        if selection.pick_gap is not None:
+            parent.update({f"confirm_gap_{key}": value for key, value in selection.pick_gap.to_dict().items()})
+        self.log_search_metrics(_finite(parent))
+        tags = {
+            TAG_PICK: selection.pick,
+            TAG_PICK_RUN: run_ids[selection.pick],
+            TAG_BEST_BASELINE: selection.best_baseline,
+            TAG_VERDICT: selection.verdict()[:5000],
+        }
+        self.client.log_batch(self.parent_run_id, tags=[RunTag(key, value) for key, value in tags.items()])
+        record = {
+            "seeds": list(selection.seeds),
+            "pick": selection.pick,
+            "pick_is_baseline": selection.pick_is_baseline,
+            "best_baseline": selection.best_baseline,
+            "verdict": selection.verdict(),
+            "run_ids": run_ids,
+            "val_accuracy": {label: {str(seed): value for seed, value in by_seed.items()} for label, by_seed in scores.items()},
+            "mean": selection.means,
+            "std": selection.stds,
+            "paired_gap": {label: gap.to_dict() for label, gap in selection.gaps.items()},
+        }
+        self.client.log_text(self.parent_run_id, json.dumps(record, indent=1, allow_nan=True), CONFIRMATION_ARTIFACT)
+
     def finish_search(
         self,
         summary: dict[str, float],
@@ -187,6 +261,10 @@ class SearchTracker:
             self.client.log_text(run_id, best_policy.to_json(), "best_policy.json")
             self.client.set_tag(run_id, "best_policy", describe(best_policy)[:5000])
         self.client.set_terminated(run_id, status)
+
+
+def _finite(values: dict[str, float]) -> dict[str, float]:
+    return {key: float(value) for key, value in values.items() if math.isfinite(value)}
 
 
 def find_search(client: MlflowClient, experiment: str, name: str | None = None) -> Run:

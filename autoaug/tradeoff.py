@@ -110,10 +110,11 @@ def _no_measures(search: str, rows: list[TrialRow], pick: str) -> ConfigError:
     )
 
 
-def choose(rows: list[TrialRow], pick: str, search: str = "") -> Choice:
+def choose(rows: list[TrialRow], pick: str, search: str = "", confirmed: tuple[str, str] | None = None) -> Choice:
     """The trial ``pick`` selects among a search's rows.
 
-    - ``best``: the completed trial with the highest target-validation accuracy.
+    - ``best``: the confirmation stage's pick when ``confirmed`` = (its run id, its verdict) is given,
+      else the completed trial with the highest target-validation accuracy.
     - ``pareto``: the most accurate trial on the (affinity, diversity) Pareto front.
     - ``knee``: the front point closest to the utopia point after min-max normalisation.
 
@@ -126,6 +127,12 @@ def choose(rows: list[TrialRow], pick: str, search: str = "") -> Choice:
     """
     if pick not in PICKS:
         raise ConfigError(f"--pick: expected one of {', '.join(PICKS)}, got {pick!r}")
+    if pick == "best" and confirmed is not None:
+        run_id, verdict = confirmed
+        found = [row for row in rows if row.run_id == run_id]
+        if not found:
+            raise ConfigError(f"search {search!r}: its confirmed pick (run {run_id}) is not among its trials")
+        return Choice(found[0], pick, f"confirmation stage: {verdict}")
     if pick == "best":
         from autoaug.results import best_row  # here, not at the top: see the TYPE_CHECKING import
 

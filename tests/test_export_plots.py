@@ -84,6 +84,8 @@ def test_export_writes_the_picked_trial_with_its_scores(pick: str, store: str, t
     metadata = json.loads(output.read_text())["metadata"]
     assert metadata == {
         "version": 1, "search": "measured", "trial": name, "run_id": metadata["run_id"], "pick": pick,
+        "best_baseline": "", "verdict": "", "confirm_seeds": None,  # no confirmation stage in this search
+        "gap_mean": None, "gap_std": None, "gap_ci_low": None, "gap_ci_high": None,
         "val_accuracy": pytest.approx(accuracy), "test_accuracy": pytest.approx(accuracy - 0.01),
         "affinity": pytest.approx(affinity), "diversity": pytest.approx(diversity),
         "feature_relevance": pytest.approx(10 * (1 - affinity)), "feature_diversity": pytest.approx(diversity / 2),

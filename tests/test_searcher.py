@@ -7,7 +7,7 @@ import pytest
 
 from autoaug.policy import baseline_policies
 from autoaug.search import PolicySearcher
-from autoaug.space import SearchSpace
+from autoaug.space import SearchSpace, load_space
 
 SPACE = SearchSpace(name="s", structure="sequence", ops=("rotate", "invert"))
 MULTI = (["val_accuracy", "affinity", "diversity"], ["max", "max", "max"])
@@ -43,3 +43,26 @@ def test_a_screened_trial_carries_its_rank_into_the_trial_config() -> None:
     config = searcher.suggest("screened")
     assert config["screen_rank"] == 1 and config["rotate.p"] == 0.3
     assert "screen_rank" not in searcher.suggest("proposed")
+
+
+def test_a_finished_baseline_warm_starts_a_space_that_holds_it() -> None:
+    baselines = {name: baseline_policies()[name] for name in ("none", "rand_augment")}
+    searcher = PolicySearcher(load_space("default"), baselines, metric="val_accuracy", mode="max", epochs=2, seed=0)
+    assert searcher.suggest("b-none")["baseline"] == "none"
+    assert searcher.suggest("b-ra")["baseline"] == "rand_augment"
+    searcher.suggest("searched")
+    searcher.on_trial_complete("b-ra", {"val_accuracy": 0.4, "training_iteration": 2})
+    searcher.on_trial_complete("b-none", {"val_accuracy": 0.3, "training_iteration": 2}, error=True)  # no score
+    warm = [trial for trial in searcher.study.trials if trial.user_attrs.get("baseline")]
+    assert [(t.params, t.value, t.user_attrs["baseline"]) for t in warm] == [
+        ({"base": "rand_augment", "extra_ops": 0}, 0.4, "rand_augment")
+    ]
+    searcher.on_trial_complete("b-ra", {"val_accuracy": 0.4, "training_iteration": 2})  # told once only
+    assert sum(bool(t.user_attrs.get("baseline")) for t in searcher.study.trials) == 1
+
+
+def test_a_space_without_the_baselines_is_not_warm_started() -> None:
+    searcher = _searcher()
+    searcher.suggest("baseline")
+    searcher.on_trial_complete("baseline", {"val_accuracy": 0.5, "training_iteration": 2})
+    assert searcher.study.trials == []

@@ -32,10 +32,12 @@ from autoaug.search._callback import TrackingCallback
 from autoaug.search._ray_connect import connect_ray
 from autoaug.search._reference import prepare_reference, reference_cache_dir
 from autoaug.search._resume import restored_trials, resume_runs, tune_storage
-from autoaug.search._scheduler import BaselineKeepingASHA
+from autoaug.search._confirm import confirmation_seeds, run_confirmation
+from autoaug.search._scheduler import SearchedOnlyASHA, rungs
 from autoaug.search._screen import run_screen
 from autoaug.search._searcher import PolicySearcher
 from autoaug.search_plots import log_search_plots
+from autoaug.selection import Selection
 from autoaug.space import SearchSpace, load_space, resolve_space_path
 from autoaug.trainable import PRIMARY_METRIC, run_trial
 from autoaug.tracking import SearchTracker, read_policy, trial_runs
@@ -59,6 +61,8 @@ class SearchOutcome:
     study: optuna.Study | None = None
     finished: bool = True
     """False when the search stopped before its last trial ended (``autoaug search --resume`` continues it)."""
+    selection: Selection | None = None
+    """The confirmation stage's decision (None without one); ``best`` is its pick."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +109,13 @@ OBJECTIVES = {"accuracy": [PRIMARY_METRIC], "multi": [PRIMARY_METRIC, "affinity"
 def _scheduler(config: SearchConfig) -> TrialScheduler:
     # ASHA compares one scalar at each rung; in a multi-objective search a trial weak in accuracy can be
     # Pareto-optimal, and a stopped trial gives Optuna no objective values, so nothing is stopped there.
-    if not config.early_stopping or config.epochs < 2 or config.objective != "accuracy":
+    if (
+        not config.early_stopping
+        or config.objective != "accuracy"
+        or not rungs(config.epochs, config.grace_fraction, config.reduction_factor)
+    ):
         return FIFOScheduler()
-    return BaselineKeepingASHA(time_attr="training_iteration", max_t=config.epochs, grace_period=1, reduction_factor=2)
+    return SearchedOnlyASHA(config.epochs, config.grace_fraction, config.reduction_factor)
 
 
 def _trial_dirname(trial: Trial) -> str:
@@ -245,11 +253,17 @@ def run_search(
             f"interrupted: the search stopped before this trial ended (autoaug search --resume {config.search_name()})"
         )
         _record_optuna_view(tracker, searcher, echo, check=status == "FINISHED")
-        rows = load_trial_rows(tracker.client, tracker.client.get_run(tracker.parent_run_id))
-        best = best_row(rows)
-        best_policy = read_policy(tracker.client, tracker.client.get_run(best.run_id)) if best else None
-        tracker.finish_search(_summary(rows, best), rows_to_csv(rows), best_policy, status=status)
-        log_search_plots(tracker.client, tracker.parent_run_id, rows)
+        if status != "FINISHED":
+            rows, best = _finish(tracker, status, None)
+    selection = None
+    if status == "FINISHED":
+        try:
+            selection = _confirm(tracker, prepared, recipe, resources, user_ops, echo)
+        except BaseException as exc:
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            _finish(tracker, status, None)
+            raise
+        rows, best = _finish(tracker, status, selection)
     return SearchOutcome(
         name=config.search_name(),
         tracking_uri=tracker.tracking_uri,
@@ -261,7 +275,44 @@ def run_search(
         seconds=time.time() - started,
         study=searcher.study,
         finished=status == "FINISHED",
+        selection=selection,
     )
+
+
+def _confirm(
+    tracker: SearchTracker,
+    prepared: PreparedSearch,
+    recipe: Recipe,
+    resources: dict[str, float],
+    user_ops: tuple[Op, ...],
+    echo: Callable[[str], None],
+) -> Selection | None:
+    """Run the confirmation stage on the finished trials (None when it is switched off or has no baseline)."""
+    config = prepared.config
+    if not config.confirm_seeds or config.objective != "accuracy":
+        return None
+    rows = load_trial_rows(tracker.client, tracker.client.get_run(tracker.parent_run_id))
+    selection = run_confirmation(
+        tracker, rows, task=prepared.task, weights=prepared.weights, recipe=recipe, resources=resources,
+        user_ops=user_ops, seeds=confirmation_seeds(config.seed, config.confirm_seeds), top=config.confirm_top,
+        echo=echo,
+    )
+    if selection is not None:
+        echo(f"confirmation: {selection.verdict()}")
+    return selection
+
+
+def _finish(tracker: SearchTracker, status: str, selection: Selection | None) -> tuple[list[TrialRow], TrialRow | None]:
+    """Read the trials back, record the table, the summary, the best policy and the plots; close the parent run.
+
+    The best trial is the confirmation stage's pick when there was one, else the most accurate trial.
+    """
+    rows = load_trial_rows(tracker.client, tracker.client.get_run(tracker.parent_run_id))
+    best = best_row(rows) if selection is None else next(row for row in rows if row.name == selection.pick)
+    best_policy = read_policy(tracker.client, tracker.client.get_run(best.run_id)) if best else None
+    tracker.finish_search(_summary(rows, best), rows_to_csv(rows), best_policy, status=status)
+    log_search_plots(tracker.client, tracker.parent_run_id, rows)
+    return rows, best
 
 
 def _record_optuna_view(

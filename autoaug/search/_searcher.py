@@ -16,13 +16,16 @@ POLICY_KEY = "policy_json"
 SCREEN_RANK = "screen_rank"
 TUNE_TRIAL_ATTR = "tune_trial_id"
 FAIL_REASON_ATTR = "fail_reason"
+BASELINE_ATTR = "baseline"
 
 
 class PolicySearcher(OptunaSearch):
     """Ray Tune searcher that proposes augmentation policies.
 
-    Baseline policies are handed out first, outside the Optuna study, so the results table shows
-    what the search beat without the baselines steering the sampler. Every searched trial then
+    Baseline policies are handed out first, as Tune trials of their own, so the results table shows
+    what the search beat. When the space holds a baseline (a ``stacked`` space), its finished score
+    is told to the study as a trial at that point (user attr ``baseline``): the sampler starts from
+    the baselines (a warm start) and learns from them. Every searched trial then
     asks Optuna's sampler for a policy (or takes one enqueued in :attr:`study`, such as a screened
     candidate). A trial that the scheduler stopped before its last epoch is told to Optuna as PRUNED
     (Tune's own searcher would record it as COMPLETE), one that raised as FAIL. With lists of metrics
@@ -48,7 +51,7 @@ class PolicySearcher(OptunaSearch):
     ) -> None:
         self._search_space = space
         self._pending_baselines = list(baselines.items())
-        self._baseline_trials: set[str] = set()
+        self._baseline_trials: dict[str, str] = {}  # Tune trial id -> baseline name
         self._epochs = epochs
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials, multivariate=True)
         super().__init__(space=self._define_by_run, metric=metric, mode=mode, sampler=sampler)
@@ -62,7 +65,7 @@ class PolicySearcher(OptunaSearch):
     def suggest(self, trial_id: str) -> dict[str, Any] | None:
         if self._pending_baselines:
             name, policy = self._pending_baselines.pop(0)
-            self._baseline_trials.add(trial_id)
+            self._baseline_trials[trial_id] = name
             return {BASELINE_KEY: name, POLICY_KEY: policy.to_json()}
         config = super().suggest(trial_id)
         self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ATTR, trial_id)
@@ -73,7 +76,12 @@ class PolicySearcher(OptunaSearch):
             super().on_trial_result(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
-        if trial_id in self._baseline_trials or trial_id in self._completed_trials:
+        if trial_id in self._baseline_trials:
+            if not error and result and trial_id not in self._completed_trials:
+                self._warm_start(self._baseline_trials[trial_id], result)
+                self._completed_trials.add(trial_id)
+            return
+        if trial_id in self._completed_trials:
             return
         if error or (result and result.get(TRAINING_ITERATION, self._epochs) < self._epochs):
             if error and self.failure_reason is not None:
@@ -83,6 +91,23 @@ class PolicySearcher(OptunaSearch):
             self._completed_trials.add(trial_id)
             return
         super().on_trial_complete(trial_id, result, error)
+
+    def _warm_start(self, baseline: str, result: dict[str, Any]) -> None:
+        """Tell the study a finished baseline's score at the point of the space that gives it."""
+        point = self._search_space.baseline_point(baseline)
+        if point is None:
+            return
+        metrics = self._metric if isinstance(self._metric, list) else [self._metric]
+        if any(metric not in result for metric in metrics):
+            return
+        self._ot_study.add_trial(
+            optuna.trial.create_trial(
+                params={name: value for name, (value, _) in point.items()},
+                distributions={name: distribution for name, (_, distribution) in point.items()},
+                values=[float(result[metric]) for metric in metrics],
+                user_attrs={BASELINE_ATTR: baseline},
+            )
+        )
 
     def save(self, checkpoint_path: str) -> None:
         reason, self.failure_reason = self.failure_reason, None  # a driver-side hook, not searcher state
