@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +17,10 @@ from autoaug.cli import main
 from autoaug.measures import MEASURES
 from autoaug.ops import _registry, register_op
 from autoaug.policy import load_policy
-from autoaug.tracking import TAG_OUTCOME, TAG_REASON, find_search, trial_runs
+from autoaug.tracking import (
+    CONFIRMATION_ARTIFACT, TAG_OUTCOME, TAG_PICK, TAG_PICK_RUN, TAG_REASON, TAG_REPEAT_OF, TAG_ROLE, TAG_VERDICT,
+    find_search, trial_runs,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +70,41 @@ def test_search_leaves_parent_and_child_runs_with_artifacts(finished_search: tup
         assert 0.0 <= run.data.metrics["test_accuracy"] <= 1.0
 
 
+def test_the_confirmation_stage_repeats_candidates_and_baselines_on_fresh_seeds(
+    finished_search: tuple[str, Path],
+) -> None:
+    uri, root = finished_search
+    client = MlflowClient(uri)
+    parent = find_search(client, "autoaug", "e2e")
+    record = json.loads(Path(client.download_artifacts(parent.info.run_id, CONFIRMATION_ARTIFACT, str(root)))
+                        .read_text())
+    assert record["seeds"] == [1000, 1001, 1002]  # seed 0 + 1000...: neither the search's nor evaluate's seeds
+    trials = {run.info.run_name: run for run in trial_runs(client, parent)}
+    assert len(trials) == 4  # the repeats are nested under their trials, not trials of the search
+    completed_searched = [name for name, run in trials.items()
+                          if "autoaug.baseline" not in run.data.tags and run.data.tags[TAG_OUTCOME] == "completed"]
+    assert set(record["run_ids"]) == {"baseline-none", "baseline-trivial_augment_wide", *completed_searched}
+    for name, run_id in record["run_ids"].items():
+        repeats = client.search_runs([parent.info.experiment_id], f"tags.`mlflow.parentRunId` = '{run_id}'")
+        assert sorted(int(r.data.params["seed"]) for r in repeats) == record["seeds"]
+        assert all(r.data.tags[TAG_ROLE] == "repeat" and r.data.tags[TAG_REPEAT_OF] == name for r in repeats)
+        assert all(r.info.status == "FINISHED" for r in repeats)
+        values = [r.data.metrics["val_accuracy"] for r in repeats]
+        assert client.get_run(run_id).data.metrics["confirm_val_accuracy_mean"] == pytest.approx(statistics.fmean(values))
+        assert record["mean"][name] == pytest.approx(statistics.fmean(values))
+    tags = parent.data.tags
+    assert tags[TAG_PICK] == record["pick"] and tags[TAG_PICK_RUN] == record["run_ids"][record["pick"]]
+    assert tags[TAG_VERDICT] == record["verdict"]
+    assert tags["best_policy"] == trials[record["pick"]].data.tags["policy"]
+    best = max(("baseline-none", "baseline-trivial_augment_wide"), key=lambda name: record["mean"][name])
+    assert record["best_baseline"] == best
+    for name, gap in record["paired_gap"].items():  # seed by seed, against the best baseline
+        by_seed = record["val_accuracy"]
+        differences = [by_seed[name][seed] - by_seed[best][seed] for seed in by_seed[best]]
+        assert gap["mean"] == pytest.approx(statistics.fmean(differences))
+        assert gap["std"] == pytest.approx(statistics.stdev(differences))
+
+
 def test_parent_run_gets_the_plots_when_the_search_ends(finished_search: tuple[str, Path]) -> None:
     uri, _ = finished_search
     client = MlflowClient(uri)
@@ -86,6 +126,10 @@ def test_export_writes_a_policy_that_loads_and_a_torchvision_only_snippet(finish
     uri, root = finished_search
     output = root / "best_policy.json"
     assert main(["export", "--tracking-uri", uri, "--output", str(output)]) == 0
+    parent = find_search(MlflowClient(uri), "autoaug", "e2e")
+    metadata = json.loads(output.read_text())["metadata"]
+    assert metadata["trial"] == parent.data.tags[TAG_PICK]  # the confirmed pick, not the luckiest trial
+    assert metadata["verdict"] == parent.data.tags[TAG_VERDICT]
     transform = load_policy(output)
     image = Image.new("RGB", (32, 32), color=(120, 30, 200))
     assert transform(image).size == (32, 32)
@@ -98,6 +142,30 @@ def test_export_writes_a_policy_that_loads_and_a_torchvision_only_snippet(finish
         "assert out.shape == (3, 32, 32) and out.dtype == torch.uint8\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_a_stacked_space_search_starts_from_the_baselines_and_optuna_agrees_with_mlflow(
+    ray_runtime: None, tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space = tmp_path / "space.yaml"
+    space.write_text("version: 1\nname: st\nstructure: stacked\nbases: [none, trivial_augment_wide]\n"
+                     "ops: [rotate, downscale]\n")
+    code = main(["search", *TINY, "--trials", "3", "--baselines", "none", "trivial_augment_wide", "--space",
+                 str(space), "--confirm-seeds", "2", "--confirm-top", "1", "--tracking-uri", tracking_uri,
+                 "--name", "stacked"])
+    assert code == 0
+    assert "disagree" not in capsys.readouterr().out
+    client = MlflowClient(tracking_uri)
+    parent = find_search(client, "autoaug", "stacked")
+    view = json.loads(Path(client.download_artifacts(parent.info.run_id, "optuna_trials.json", str(tmp_path)))
+                      .read_text())
+    warm = {entry["baseline"]: entry for entry in view if entry["baseline"]}
+    runs = {run.info.run_name: run for run in trial_runs(client, parent)}
+    assert set(warm) == {"none", "trivial_augment_wide"}
+    for name, entry in warm.items():  # told to the sampler with the baseline run's own score
+        assert entry["state"] == "COMPLETE" and entry["tune_trial_id"] is None
+        assert entry["values"] == [pytest.approx(runs[f"baseline-{name}"].data.metrics["val_accuracy"])]
+    assert sum(entry["baseline"] is None for entry in view) == 3
 
 
 def test_a_crashing_trial_is_recorded_as_failed_and_the_search_goes_on(
