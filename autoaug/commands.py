@@ -154,7 +154,7 @@ def export(args: argparse.Namespace) -> int:
     confirmed = (tags[TAG_PICK_RUN], tags.get(TAG_VERDICT, "")) if TAG_PICK_RUN in tags else None
     choice = choose(load_trial_rows(client, parent), args.pick, search_name, confirmed)
     row = choice.row
-    metadata = _export_metadata(row, search_name, args.pick, tags)
+    metadata = _export_metadata(row, search_name, args.pick, tags, parent.data.metrics)
     policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
     save_policy(policy, args.output)
     snippet_path = args.output.with_suffix(".py")
@@ -169,14 +169,19 @@ def export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _export_metadata(row: TrialRow, search: str, pick: str, parent_tags: dict[str, str]) -> PolicyMetadata:
-    """The exported trial's scores and, after a confirmation stage, its paired gap to the best baseline."""
+def _export_metadata(
+    row: TrialRow, search: str, pick: str, parent_tags: dict[str, str], parent_metrics: dict[str, float]
+) -> PolicyMetadata:
+    """The exported trial's scores and, after a confirmation stage, its paired gap to the best baseline.
+
+    A baseline pick has no gap of its own (it is the best baseline); its file still names the seeds' count.
+    """
     texts = {"search": search, "trial": row.name, "run_id": row.run_id, "pick": pick}
     if TAG_VERDICT not in parent_tags:
         return PolicyMetadata.from_scores(row.metrics, **texts)
     gap = {f"gap_{key}": row.metrics[f"confirm_gap_{key}"] for key in ("mean", "std", "ci_low", "ci_high")
            if f"confirm_gap_{key}" in row.metrics}
-    seeds = row.metrics.get("confirm_gap_n")
+    seeds = row.metrics.get("confirm_gap_n", parent_metrics.get("confirm_seeds"))
     metadata = PolicyMetadata.from_scores(
         row.metrics, **texts, best_baseline=parent_tags.get(TAG_BEST_BASELINE, ""),
         verdict=parent_tags[TAG_VERDICT] if pick == "best" else "",
