@@ -25,8 +25,9 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
+import optuna
 import pydantic
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
@@ -174,6 +175,17 @@ class SearchSpace(FrozenModel):
             BASE_PARAM: (baseline, CategoricalDistribution(list(self.bases))),
             EXTRA_OPS_PARAM: (0, IntDistribution(*self.extra_ops)),
         }
+
+    def random_params(self, seed: int) -> dict[str, Any]:
+        """The parameters of one policy drawn uniformly at random from the space (for Optuna to enqueue)."""
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # a throwaway study is no news to the user
+        try:
+            trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed)).ask()
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+        self.suggest(trial)
+        return dict(trial.params)
 
     def _suggest_slot(self, trial: Suggester, key: str) -> OpSpec:
         return self._suggest_op(trial, key, trial.suggest_categorical(key, list(self.ops)))

@@ -66,3 +66,19 @@ def test_a_space_without_the_baselines_is_not_warm_started() -> None:
     searcher.suggest("baseline")
     searcher.on_trial_complete("baseline", {"val_accuracy": 0.5, "training_iteration": 2})
     assert searcher.study.trials == []
+
+
+def test_a_proposal_that_repeats_a_policy_is_failed_and_replaced_by_a_fresh_random_draw() -> None:
+    space = load_space("default")
+    searcher = PolicySearcher(space, {"rand_augment": baseline_policies()["rand_augment"]}, metric="val_accuracy",
+                              mode="max", epochs=2, seed=0)
+    searcher.suggest("b-ra")
+    searcher.study.enqueue_trial({"base": "rand_augment", "extra_ops": 0})  # the baseline's own point
+    config = searcher.suggest("searched")
+    assert config["policy_json"] != baseline_policies()["rand_augment"].to_json()
+    duplicate, fresh = searcher.study.trials
+    assert duplicate.state == optuna.trial.TrialState.FAIL and duplicate.user_attrs["duplicate_of"] == "rand_augment"
+    assert fresh.user_attrs["tune_trial_id"] == "searched"
+    searcher.study.enqueue_trial(fresh.params)  # the searched trial's point, again
+    assert searcher.suggest("again")["policy_json"] != config["policy_json"]
+    assert searcher.study.trials[2].user_attrs["duplicate_of"] == "searched"

@@ -8,7 +8,7 @@ from typing import Any
 import optuna
 from mlflow.entities import Run
 
-from autoaug.search._searcher import BASELINE_ATTR, FAIL_REASON_ATTR, TUNE_TRIAL_ATTR
+from autoaug.search._searcher import BASELINE_ATTR, DUPLICATE_ATTR, FAIL_REASON_ATTR, TUNE_TRIAL_ATTR
 from autoaug.tracking import TAG_BASELINE, TAG_OUTCOME, TAG_REASON, TAG_TRIAL_ID
 
 OPTUNA_ARTIFACT = "optuna_trials.json"
@@ -19,7 +19,8 @@ def optuna_view(study: optuna.Study) -> list[dict[str, Any]]:
     """One entry per Optuna trial: number, state, Tune trial id, values, failure reason and baseline.
 
     ``values`` holds one number per objective (one for a single-objective study). ``baseline`` names
-    the baseline whose score warm-started the study at that point (no Tune trial of its own).
+    the baseline whose score warm-started the study at that point, ``duplicate_of`` the trial whose
+    policy a proposal repeated (FAIL, replaced by a random draw); neither has a Tune trial of its own.
     """
     return [
         {
@@ -29,6 +30,7 @@ def optuna_view(study: optuna.Study) -> list[dict[str, Any]]:
             "values": trial.values if trial.state == optuna.trial.TrialState.COMPLETE else None,
             "fail_reason": trial.user_attrs.get(FAIL_REASON_ATTR),
             "baseline": trial.user_attrs.get(BASELINE_ATTR),
+            "duplicate_of": trial.user_attrs.get(DUPLICATE_ATTR),
         }
         for trial in study.get_trials(deepcopy=False)
     ]
@@ -40,7 +42,7 @@ def disagreements(view: list[dict[str, Any]], runs: list[Run]) -> list[str]:
     Checked: every searched trial is COMPLETE, PRUNED or FAIL (with a reason) in Optuna and
     completed, pruned or failed (with a reason) in a closed MLflow run; each trial appears once on
     each side; both sides give it the same outcome. A baseline's warm-start trial in Optuna must
-    match a completed baseline run in MLflow.
+    match a completed baseline run in MLflow; a proposal that repeated a policy has no run.
     """
     problems = []
     counts = Counter(run.data.tags.get(TAG_TRIAL_ID) for run in runs)
@@ -60,7 +62,7 @@ def disagreements(view: list[dict[str, Any]], runs: list[Run]) -> list[str]:
     problems += [f"baseline {name}: {n} warm-start trials in Optuna" for name, n in warm.items() if n > 1]
     problems += [f"baseline {name}: in Optuna but no completed MLflow run" for name in warm
                  if name not in completed_baselines]
-    view = [entry for entry in view if not entry.get("baseline")]
+    view = [entry for entry in view if not entry.get("baseline") and not entry.get("duplicate_of")]
     seen = Counter(entry["tune_trial_id"] for entry in view)
     problems += [f"trial {tid}: {n} Optuna trials" for tid, n in seen.items() if n > 1]
     for entry in view:

@@ -17,6 +17,8 @@ SCREEN_RANK = "screen_rank"
 TUNE_TRIAL_ATTR = "tune_trial_id"
 FAIL_REASON_ATTR = "fail_reason"
 BASELINE_ATTR = "baseline"
+DUPLICATE_ATTR = "duplicate_of"
+_MAX_REDRAWS = 20
 
 
 class PolicySearcher(OptunaSearch):
@@ -31,8 +33,11 @@ class PolicySearcher(OptunaSearch):
     (Tune's own searcher would record it as COMPLETE), one that raised as FAIL. With lists of metrics
     and modes the study is multi-objective (TPE handles both). Each Optuna trial carries its Tune
     trial id (user attr ``tune_trial_id``) and, when it failed, the reason (``fail_reason``, read
-    through :attr:`failure_reason`). The whole searcher, study included, is saved in Tune's
-    experiment state, so a resumed search continues the same study.
+    through :attr:`failure_reason`). A proposal whose policy already ran (a baseline again, or an
+    earlier searched trial) would only repeat a result at the same seed: it is told to Optuna as
+    FAIL (user attr ``duplicate_of`` names the trial it repeats), and a random draw from the space
+    takes its place. The whole searcher, study included, is saved in Tune's experiment state, so a
+    resumed search continues the same study.
     """
 
     failure_reason: Callable[[str], str] | None = None
@@ -53,6 +58,8 @@ class PolicySearcher(OptunaSearch):
         self._pending_baselines = list(baselines.items())
         self._baseline_trials: dict[str, str] = {}  # Tune trial id -> baseline name
         self._epochs = epochs
+        self._redraw_seed = seed
+        self._seen: dict[str, str] = {}  # policy JSON -> the trial (or baseline) that ran it
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials, multivariate=True)
         super().__init__(space=self._define_by_run, metric=metric, mode=mode, sampler=sampler)
 
@@ -66,9 +73,20 @@ class PolicySearcher(OptunaSearch):
         if self._pending_baselines:
             name, policy = self._pending_baselines.pop(0)
             self._baseline_trials[trial_id] = name
+            self._seen.setdefault(policy.to_json(), name)
             return {BASELINE_KEY: name, POLICY_KEY: policy.to_json()}
         config = super().suggest(trial_id)
-        self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ATTR, trial_id)
+        for redraw in range(_MAX_REDRAWS):
+            if not isinstance(config, dict) or config[POLICY_KEY] not in self._seen:
+                break
+            duplicate = self._ot_trials.pop(trial_id)
+            duplicate.set_user_attr(DUPLICATE_ATTR, self._seen[config[POLICY_KEY]])
+            self._ot_study.tell(duplicate, state=optuna.trial.TrialState.FAIL)
+            self._ot_study.enqueue_trial(self._search_space.random_params(seed=self._redraw_seed * 1000 + duplicate.number))
+            config = super().suggest(trial_id)
+        if isinstance(config, dict):
+            self._seen.setdefault(config[POLICY_KEY], trial_id)
+            self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ATTR, trial_id)
         return config
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
