@@ -10,7 +10,7 @@ import typing
 from pathlib import Path
 from typing import Any, Callable
 
-from autoaug.config import SearchConfig
+from autoaug.config import TASK_DEFAULTS, SearchConfig
 from autoaug.errors import AutoaugError
 from autoaug.tradeoff import PICKS
 
@@ -30,7 +30,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
         if name == "version" or name in skip:
             continue
         flag = "--" + name.replace("_", "-")
-        help_text = f"{field.description} (default: {field.default})"
+        default = "the task's" if name in TASK_DEFAULTS else field.default
+        help_text = f"{field.description} (default: {default})"
         args = typing.get_args(field.annotation)
         if field.annotation is bool:
             parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)

@@ -13,23 +13,45 @@ import pydantic
 from pydantic import Field
 
 from autoaug._yaml import FrozenModel, read_yaml, validate
+from autoaug.data import get_task, list_tasks
 from autoaug.errors import ConfigError
 
-BUILTIN_TASKS = ("digits",)
+BUILTIN_TASKS = tuple(task.name for task in list_tasks())
+"""The built-in tasks registered when this module was imported (``autoaug.data.list_tasks`` has them all)."""
+TASK_DEFAULTS = ("epochs", "train_size")
+"""Settings that default to the task's own values (see :class:`autoaug.data.BuiltinTask`) when not given."""
+_FOLDERS_DEFAULTS = {"epochs": 2, "train_size": 2000}
 _PATH_FIELDS = ("train_dir", "val_dir", "test_dir")
 
 
+def _per_task(setting: str) -> str:
+    """The default of ``setting`` for each task, for help texts: ``digits 2, ..., folders 2``."""
+    values = [f"{task.name} {getattr(task, setting)}" for task in list_tasks()]
+    return ", ".join([*values, f"folders {_FOLDERS_DEFAULTS[setting]}"])
+
+
 class SearchConfig(FrozenModel):
-    """Everything one search needs. Defaults run the built-in offline ``digits`` task."""
+    """Everything one search needs. Defaults run the built-in offline ``digits`` task.
+
+    ``epochs`` and ``train_size`` left out take the task's defaults (:data:`TASK_DEFAULTS`).
+    """
 
     version: Literal[1] = 1
     name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", description="search name (default: task and time)")
-    task: str = Field("digits", description="built-in task ('digits') or 'folders' for your own image folders")
+    task: str = Field(
+        "digits", description=f"built-in task ({', '.join(BUILTIN_TASKS)}) or 'folders' for your own image folders"
+    )
     train_dir: Path | None = Field(None, description="training images, <dir>/<class>/*.png (task 'folders')")
     val_dir: Path | None = Field(None, description="clean target-domain images that score trials (task 'folders')")
     test_dir: Path | None = Field(None, description="held-out target images (default: split off val_dir)")
     image_size: int = Field(32, ge=8, le=1024, description="images are resized to this square size")
-    train_size: int = Field(2000, ge=10, description="at most this many training images (class-balanced)")
+    train_size: int = Field(
+        _FOLDERS_DEFAULTS["train_size"],
+        ge=10,
+        description="training images, class-balanced: MNIST scans (digits), rendered digits (printed), the shots of "
+        "all 10 classes, with as many per class for validation (mnist-fewshot), at most this many (folders); "
+        f"{_per_task('train_size')}",
+    )
     val_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of target images used for validation")
     backbone: str = Field("tf_efficientnet_lite0", description="any timm model name")
     weights: str = Field("auto", description="'auto' (weights shipped in a package), a checkpoint path, 'hub', 'none'")
@@ -39,7 +61,9 @@ class SearchConfig(FrozenModel):
         ("none", "trivial_augment_wide", "rand_augment", "auto_augment"),
         description="baseline policies evaluated first (the confirmation stage compares with them)",
     )
-    epochs: int = Field(2, ge=1, description="fine-tuning epochs per trial")
+    epochs: int = Field(
+        _FOLDERS_DEFAULTS["epochs"], ge=1, description=f"fine-tuning epochs per trial ({_per_task('epochs')})"
+    )
     batch_size: int = Field(64, ge=1, description="training batch size")
     lr: float = Field(1e-3, gt=0.0, description="AdamW learning rate")
     seed: int = Field(0, description="seed for data splits, training and the sampler")
@@ -73,11 +97,27 @@ class SearchConfig(FrozenModel):
         "~/autoaug_results; shared storage or s3://... if the driver may restart elsewhere)"
     )
 
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, data: Any) -> Any:
+        """Fills the :data:`TASK_DEFAULTS` settings that were not given from the built-in task."""
+        if not isinstance(data, dict):
+            return data
+        name = data.get("task", cls.model_fields["task"].default)
+        try:
+            task = get_task(name)
+        except ConfigError:
+            return data  # 'folders' takes the field defaults; an unknown name is reported by _known_task
+        return {**{setting: getattr(task, setting) for setting in TASK_DEFAULTS}, **data}
+
     @pydantic.field_validator("task")
     @classmethod
     def _known_task(cls, value: str) -> str:
-        if value not in (*BUILTIN_TASKS, "folders"):
-            raise ValueError(f"unknown task {value!r}: use one of {', '.join(BUILTIN_TASKS)} or 'folders'")
+        if value != "folders":
+            try:
+                get_task(value)
+            except ConfigError as exc:
+                raise ValueError(f"{exc}; or 'folders' for your own image folders") from None
         return value
 
     @pydantic.model_validator(mode="after")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class AutoaugError(Exception):
     """Root of all errors autoaug raises for bad input or configuration."""
@@ -29,3 +32,14 @@ class BackboneError(AutoaugError):
 
 class MeasureError(AutoaugError):
     """A diversity or relevance measure is undefined for the given data (e.g. a reference scores 0)."""
+
+
+def did_you_mean(name: object, known: Iterable[str], cutoff: float = 0.6) -> str:
+    """``" (did you mean 'a' or 'b'?)"`` for the known names close to ``name``, or ``""`` if none is.
+
+    Example:
+        >>> did_you_mean("rotat", ["rotate", "shear_x"])
+        " (did you mean 'rotate'?)"
+    """
+    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=cutoff)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from autoaug.config import SearchConfig
-from autoaug.data import TransferTask, load_digits_task, load_folder_task
+from autoaug.data import TransferTask, get_task, load_folder_task
 from autoaug.errors import ConfigError
 from autoaug.policy import Policy, baseline_policies
 
@@ -17,7 +17,7 @@ __all__ = ["load_task", "select_baselines"]
 
 
 def load_task(config: SearchConfig) -> TransferTask:
-    """The transfer task of ``config``: the built-in digits task or the user's image folders.
+    """The transfer task of ``config``: a built-in task (see ``autoaug.data.list_tasks``) or the user's image folders.
 
     The same config (its ``seed`` included) always gives the same training subset and target split.
     """
@@ -31,7 +31,7 @@ def load_task(config: SearchConfig) -> TransferTask:
             max_train_images=config.train_size,
             seed=config.seed,
         )
-    return load_digits_task(
+    return get_task(config.task).load(
         image_size=config.image_size, train_size=config.train_size, val_fraction=config.val_fraction, seed=config.seed
     )
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from autoaug.cli import build_parser, main
+from autoaug.cli import build_parser, config_overrides, main
 from autoaug.commands import final_report
 from autoaug.results import TrialRow
 from autoaug.search import SearchOutcome
@@ -43,6 +45,22 @@ def test_search_flags_cover_every_config_key(capsys: pytest.CaptureFixture[str])
     for flag in ("--trials", "--backbone", "--weights", "--space", "--concurrency", "--gpus-per-trial",
                  "--tracking-uri", "--address", "--no-early-stopping", "--train-dir"):
         assert flag in out
+
+
+def test_epochs_flag_defaults_to_the_task(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("search", "evaluate"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([command, "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        assert "mnist-fewshot 24, folders 2) (default: the task's)" in help_text
+    args = build_parser().parse_args(["search", "--task", "mnist-fewshot", "--epochs", "3"])
+    assert config_overrides(args) == {"task": "mnist-fewshot", "epochs": 3}
+    assert "epochs" not in config_overrides(build_parser().parse_args(["search", "--task", "printed"]))
+
+
+def test_command_line_answers_without_loading_torch() -> None:
+    code = "import sys, autoaug.cli; autoaug.cli.build_parser(); print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
 def test_empty_class_is_named(tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]) -> None:

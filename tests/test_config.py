@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from autoaug.config import SearchConfig, load_config
+from autoaug.data import get_task
 from autoaug.errors import ConfigError
 
 
@@ -20,6 +21,37 @@ def test_flags_override_file_which_overrides_defaults(tmp_path: Path) -> None:
     path.write_text("version: 1\ntrials: 7\nepochs: 3\n")
     config = load_config(path, {"trials": 2, "epochs": None})
     assert (config.trials, config.epochs, config.batch_size) == (2, 3, SearchConfig().batch_size)
+
+
+@pytest.mark.parametrize(
+    ("task", "epochs", "train_size"), [("digits", 2, 2000), ("printed", 2, 2000), ("mnist-fewshot", 24, 250)]
+)
+def test_epochs_and_train_size_default_to_the_task(task: str, epochs: int, train_size: int) -> None:
+    config = load_config(overrides={"task": task})
+    assert (config.epochs, config.train_size) == (epochs, train_size)
+    assert (get_task(task).epochs, get_task(task).train_size) == (epochs, train_size)
+    assert isinstance(config.epochs, int)
+
+
+def test_folders_task_takes_the_field_defaults() -> None:
+    config = load_config(overrides={"task": "folders", "train_dir": "a", "val_dir": "b"})
+    assert (config.epochs, config.train_size) == (2, 2000)
+
+
+def test_task_defaults_give_way_to_the_file_and_flags(tmp_path: Path) -> None:
+    path = tmp_path / "search.yaml"
+    path.write_text("version: 1\ntask: mnist-fewshot\nepochs: 5\n")
+    assert (load_config(path).epochs, load_config(path).train_size) == (5, 250)
+    assert load_config(path, {"epochs": 7, "train_size": 500}).epochs == 7
+    assert load_config(path, {"task": "printed"}).epochs == 5
+    assert load_config(overrides={"task": "mnist-fewshot", "epochs": 1}).epochs == 1
+    assert SearchConfig(task="mnist-fewshot").epochs == 24
+
+
+def test_unknown_task_names_the_close_and_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"task: .*unknown task 'mnist-fewshop' \(did you mean 'mnist-fewshot'\?\); "
+                       r"built-in tasks: digits, printed, mnist-fewshot; or 'folders'"):
+        load_config(overrides={"task": "mnist-fewshop"})
 
 
 def test_relative_paths_are_taken_from_the_file(tmp_path: Path) -> None:

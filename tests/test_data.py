@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,20 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from autoaug.data import ImageSet, TransferTask, load_digits_task, load_folder_task
-from autoaug.errors import DataError
+from autoaug.data import (
+    ImageSet,
+    TransferTask,
+    get_task,
+    list_tasks,
+    load_digits_task,
+    load_folder_task,
+    load_mnist_fewshot_task,
+    load_printed_task,
+    render_printed_digits,
+)
+from autoaug.data import _printed, _tasks
+from autoaug.data._mnist import load_mnist_5k
+from autoaug.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +82,157 @@ def test_digits_is_deterministic_per_seed(digits: TransferTask) -> None:
 def test_digits_bad_arguments(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(DataError, match=message):
         load_digits_task(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def mnist() -> tuple[np.ndarray, np.ndarray]:
+    return load_mnist_5k()
+
+
+@pytest.fixture(scope="module")
+def printed() -> TransferTask:
+    return load_printed_task(image_size=28, train_size=205, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fewshot() -> TransferTask:
+    return load_mnist_fewshot_task(image_size=28, seed=0)
+
+
+def _equal_tasks(first: TransferTask, second: TransferTask) -> bool:
+    return all(
+        torch.equal(getattr(first, split).images, getattr(second, split).images)
+        and torch.equal(getattr(first, split).labels, getattr(second, split).labels)
+        for split in ("train", "val", "test")
+    )
+
+
+def _as_rgb(gray: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(gray).unsqueeze(1).expand(-1, 3, -1, -1)
+
+
+def test_printed_shapes_balance_and_target_split(printed: TransferTask) -> None:
+    assert (printed.name, printed.class_names, printed.skipped) == ("printed", tuple("0123456789"), ())
+    for split, size in ((printed.train, 205), (printed.val, 1000), (printed.test, 1000)):
+        assert split.images.shape == (size, 3, 28, 28)
+        assert split.images.dtype == torch.uint8 and split.labels.dtype == torch.int64
+        assert torch.equal(split.images[:, 0], split.images[:, 2])  # grayscale replicated
+    assert printed.train.labels.bincount().tolist() == [21] * 5 + [20] * 5
+    assert printed.val.labels.bincount().tolist() == [100] * 10
+    assert printed.test.labels.bincount().tolist() == [100] * 10
+
+
+def test_printed_target_is_real_mnist_and_source_is_not(
+    printed: TransferTask, mnist: tuple[np.ndarray, np.ndarray]
+) -> None:
+    real = set(_rows(_as_rgb(mnist[0])))
+    target = _rows(torch.cat([printed.val.images, printed.test.images]))
+    assert len(set(target)) == 2000 and set(target) <= real
+    assert not set(_rows(printed.train.images)) & real
+
+
+def test_printed_digits_are_white_on_black_and_centred() -> None:
+    images = render_printed_digits(np.arange(200) % 10, seed=3)
+    assert images.shape == (200, 28, 28) and images.dtype == np.uint8
+    assert images[:, [0, -1], :].max() == 0 and images[:, :, [0, -1]].max() == 0  # a black border
+    ink = images.astype(float)
+    rows, cols = np.indices((28, 28))
+    for axis in (rows, cols):
+        centre = (ink * axis).sum((1, 2)) / ink.sum((1, 2))
+        assert np.all(np.abs(centre - 13.5) < 5)
+    heights = [np.ptp(np.nonzero(image.max(1) > 64)[0]) + 1 for image in images]
+    assert 12 <= min(heights) and max(heights) <= 22
+
+
+def test_printed_fonts_all_draw_ten_distinct_digits() -> None:
+    glyphs = _printed._glyphs()
+    assert len(glyphs) == len(_printed.PRINTED_FONTS)
+    for by_stroke in glyphs:
+        for crops in by_stroke:
+            assert len({crop.tobytes() for crop in crops}) == 10
+            assert all(crop.width > 1 and crop.height > 20 for crop in crops)
+
+
+def test_printed_is_deterministic_per_seed(printed: TransferTask) -> None:
+    assert _equal_tasks(printed, load_printed_task(image_size=28, train_size=205, seed=0))
+    other = load_printed_task(image_size=28, train_size=205, seed=1)
+    assert not torch.equal(printed.train.images, other.train.images)
+    assert not torch.equal(printed.val.images, other.val.images)
+
+
+def test_printed_val_fraction_splits_the_target() -> None:
+    task = load_printed_task(image_size=8, train_size=10, val_fraction=0.3)
+    assert (len(task.val), len(task.test)) == (600, 1400)
+
+
+def test_fewshot_sizes_and_balance(fewshot: TransferTask) -> None:
+    assert (fewshot.name, fewshot.class_names) == ("mnist-fewshot", tuple("0123456789"))
+    for split, per_class in ((fewshot.train, 25), (fewshot.val, 25), (fewshot.test, 450)):
+        assert split.images.shape == (10 * per_class, 3, 28, 28)
+        assert split.labels.bincount().tolist() == [per_class] * 10
+
+
+def test_fewshot_partitions_mnist(fewshot: TransferTask, mnist: tuple[np.ndarray, np.ndarray]) -> None:
+    splits = [fewshot.train.images, fewshot.val.images, fewshot.test.images]
+    assert _rows(torch.cat(splits)) == _rows(_as_rgb(mnist[0]))
+    labels = torch.cat([fewshot.train.labels, fewshot.val.labels, fewshot.test.labels])
+    assert labels.bincount().tolist() == np.bincount(mnist[1]).tolist()
+
+
+def test_fewshot_is_deterministic_per_seed_and_sized_by_train_size(fewshot: TransferTask) -> None:
+    assert _equal_tasks(fewshot, load_mnist_fewshot_task(image_size=28, seed=0))
+    assert not torch.equal(fewshot.train.images, load_mnist_fewshot_task(image_size=28, seed=1).train.images)
+    task = load_mnist_fewshot_task(image_size=8, train_size=53)
+    assert task.train.labels.bincount().tolist() == task.val.labels.bincount().tolist() == [6] * 3 + [5] * 7
+    assert len(task.test) == 5000 - 2 * 53
+
+
+def test_fewshot_needs_images_left_for_test() -> None:
+    assert len(load_mnist_fewshot_task(image_size=8, train_size=2490).test) == 20
+    with pytest.raises(DataError, match="class '0' in MNIST-5k has 500 images: too few for 250 training"):
+        load_mnist_fewshot_task(image_size=8, train_size=2500)
+
+
+def test_builtin_tasks_load_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("network access in a test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    for task in list_tasks():
+        loaded = task.load(image_size=8, train_size=20, val_fraction=0.5, seed=0)
+        assert loaded.name == task.name and len(loaded.train) == 20
+
+
+def test_task_registry_lists_the_builtin_tasks_with_their_defaults() -> None:
+    defaults = {task.name: (task.epochs, task.train_size) for task in list_tasks()}
+    assert defaults == {"digits": (2, 2000), "printed": (2, 2000), "mnist-fewshot": (24, 250)}
+    assert all(task.description for task in list_tasks())
+    assert _equal_tasks(get_task("digits").load(16, 300, 0.5, 0), load_digits_task(image_size=16, train_size=300))
+
+
+def test_unknown_task_is_an_error_naming_close_and_known_tasks() -> None:
+    with pytest.raises(ConfigError, match=r"unknown task 'printd' \(did you mean 'printed'\?\); built-in tasks: "
+                       "digits, printed, mnist-fewshot"):
+        get_task("printd")
+    with pytest.raises(ConfigError, match=r"unknown task 'imagenet'; built-in"):
+        get_task("imagenet")
+
+
+def test_register_task_adds_a_task_and_refuses_a_taken_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_tasks, "_TASKS", dict(_tasks._TASKS))  # keep the global registry clean
+
+    @_tasks.register_task("tiny", description="a few digits", epochs=1, train_size=10)
+    def load_tiny(image_size: int, train_size: int, val_fraction: float, seed: int) -> TransferTask:
+        return load_digits_task(image_size, train_size, val_fraction, seed)
+
+    assert get_task("tiny").loader is load_tiny
+    assert len(get_task("tiny").load(8, 10, 0.5, 0).train) == 10
+    for taken in ("tiny", "digits"):
+        with pytest.raises(ConfigError, match=f"task '{taken}' is already registered"):
+            _tasks.register_task(taken, description="again", epochs=1, train_size=10)(load_tiny)
+    with pytest.raises(ConfigError, match="other than 'folders'"):
+        _tasks.register_task("folders", description="mine", epochs=1, train_size=10)
 
 
 def test_image_set_subset_and_validation() -> None:

@@ -17,14 +17,14 @@ REQUIRED = {
     "identity", "rotate", "shear_x", "shear_y", "translate_x", "translate_y", "hflip", "vflip",
     "random_resized_crop", "brightness", "contrast", "saturation", "sharpness", "hue", "gamma",
     "autocontrast", "equalize", "posterize", "solarize", "invert", "grayscale", "gaussian_blur",
-    "gaussian_noise", "downscale", "jpeg", "erasing", "perspective", "elastic",
+    "gaussian_noise", "downscale", "jpeg", "erasing", "perspective", "elastic", "dilate", "erode", "tint",
 }  # fmt: skip
 # Built-in ops only: other test modules may register ops of their own when they are collected.
 OPS = [op for op in list_ops() if op.kernel.__module__.startswith("autoaug.ops.")]
 MAGNITUDE_OPS = [op for op in OPS if op.uses_magnitude]
 SHAPES = [(3, 32, 32), (1, 32, 32), (3, 24, 40), (1, 24, 40)]
 # Ops whose kernels draw extra randomness (positions, noise, fields) from the generator.
-RANDOM_OPS = {"random_resized_crop", "perspective", "elastic", "gaussian_noise", "erasing"}
+RANDOM_OPS = {"random_resized_crop", "perspective", "elastic", "gaussian_noise", "erasing", "tint"}
 # JPEG is lossy even at quality 100.
 LOSSY_AT_ZERO = {"jpeg"}
 
@@ -131,6 +131,51 @@ def test_erasing_fills_a_square_of_the_given_side() -> None:
     image = torch.zeros(1, 32, 32, dtype=torch.uint8)
     output = get_op("erasing").kernel(image, 0.25, torch.Generator().manual_seed(0))
     assert int((output == 128).sum()) == 8 * 8
+
+
+def bright_dot(channels: int = 1, side: int = 9, value: int = 200) -> torch.Tensor:
+    """A single bright pixel in the middle of a dark square image."""
+    image = torch.zeros(channels, side, side, dtype=torch.uint8)
+    image[:, side // 2, side // 2] = value
+    return image
+
+
+@pytest.mark.parametrize(("radius", "side"), [(0.4, 1), (0.5, 3), (1.0, 3), (1.4, 3), (1.6, 5), (2.0, 5)])
+def test_dilate_grows_a_bright_pixel_into_a_square_and_erode_undoes_it(radius: float, side: int) -> None:
+    image = bright_dot(channels=3)
+    grown = get_op("dilate").kernel(image, radius, None)
+    centre, half = 4, side // 2
+    square = torch.zeros_like(image)
+    square[:, centre - half : centre + half + 1, centre - half : centre + half + 1] = 200
+    assert torch.equal(grown, square)
+    assert torch.equal(get_op("erode").kernel(grown, radius, None), image)
+
+
+def test_dilate_and_erode_keep_the_border_values() -> None:
+    image = torch.full((1, 6, 6), 90, dtype=torch.uint8)
+    image[0, 0, 0] = 250  # a bright corner grows inward only; dark padding never leaks in
+    assert get_op("dilate").kernel(image, 1.0, None)[0, :2, :2].eq(250).all()
+    assert torch.equal(get_op("erode").kernel(image, 1.0, None), torch.full_like(image, 90))
+
+
+def test_dilate_thickens_and_erode_thins_a_stroke() -> None:
+    image = torch.zeros(1, 16, 16, dtype=torch.uint8)
+    image[0, :, 6:10] = 255  # a vertical stroke 4 pixels wide
+    assert int(get_op("dilate").kernel(image, 1.0, None).gt(0).sum()) == 16 * 6
+    assert int(get_op("erode").kernel(image, 1.0, None).gt(0).sum()) == 16 * 2
+
+
+def test_tint_casts_grey_to_a_random_colour_keeping_black() -> None:
+    image = torch.full((3, 8, 8), 200, dtype=torch.uint8)
+    image[:, :4] = 0
+    generator = torch.Generator().manual_seed(0)
+    tinted = get_op("tint").kernel(image, 1.0, generator)
+    assert torch.equal(tinted[:, :4], image[:, :4])
+    channels = tinted[:, 4:].flatten(1)
+    assert torch.equal(channels.amin(1), channels.amax(1))  # the cast is uniform over the image
+    assert int(channels.amax()) == 200 and len(channels[:, 0].unique()) == 3  # one full channel, a colour
+    half = get_op("tint").kernel(image, 0.5, torch.Generator().manual_seed(0))[:, 4:].flatten(1)[:, 0]
+    assert torch.all(half.int() >= channels[:, 0].int()) and torch.all(half >= 100)
 
 
 def test_list_ops_filters_by_glob_and_sorts() -> None:

@@ -86,6 +86,11 @@ def test_snippet_matches_build_without_autoaug(
     assert all(torch.equal(a, b) for a, b in zip(snippet_outputs[name], expected, strict=True))
 
 
+def test_snippet_policies_cover_every_builtin_op() -> None:
+    used = {spec.name for sub_policy in EVERY_OP.sub_policies for spec in sub_policy}
+    assert used == {op.name for op in BUILTIN_OPS} >= {"dilate", "erode", "tint"}
+
+
 def test_snippet_imports_only_torch_torchvision_and_pil() -> None:
     tree = ast.parse(policy_to_snippet(EVERY_OP))
     modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}

@@ -1,9 +1,39 @@
-"""Image data: in-memory image sets, transfer tasks and their loaders."""
+"""Image data: in-memory image sets, transfer tasks, their loaders and the task registry.
+
+The registry imports without torch (the configuration checks task names with it); the loaders and
+containers are imported on first use.
+"""
 
 from __future__ import annotations
 
-from autoaug.data._digits import load_digits_task
-from autoaug.data._folders import IMAGE_EXTENSIONS, load_folder_task
-from autoaug.data._imageset import ImageSet, TransferTask
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["IMAGE_EXTENSIONS", "ImageSet", "TransferTask", "load_digits_task", "load_folder_task"]
+from autoaug.data._tasks import BuiltinTask, TaskLoader, get_task, list_tasks, register_task
+
+if TYPE_CHECKING:
+    from autoaug.data._digits import load_digits_task
+    from autoaug.data._fewshot import load_mnist_fewshot_task
+    from autoaug.data._folders import IMAGE_EXTENSIONS, load_folder_task
+    from autoaug.data._imageset import ImageSet, TransferTask
+    from autoaug.data._printed import load_printed_task, render_printed_digits
+
+# Names that need torch, and the module that defines each.
+_LAZY = {
+    "IMAGE_EXTENSIONS": "autoaug.data._folders",
+    "ImageSet": "autoaug.data._imageset",
+    "TransferTask": "autoaug.data._imageset",
+    "load_digits_task": "autoaug.data._digits",
+    "load_folder_task": "autoaug.data._folders",
+    "load_mnist_fewshot_task": "autoaug.data._fewshot",
+    "load_printed_task": "autoaug.data._printed",
+    "render_printed_digits": "autoaug.data._printed",
+}
+
+__all__ = sorted(["BuiltinTask", "TaskLoader", "get_task", "list_tasks", "register_task", *_LAZY])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'autoaug.data' has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)

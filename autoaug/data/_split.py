@@ -8,7 +8,7 @@ import torch
 
 from autoaug.errors import DataError
 
-__all__ = ["balanced_subset", "stratified_split"]
+__all__ = ["balanced_subset", "few_shot_split", "stratified_split"]
 
 
 def _shuffled_by_class(labels: torch.Tensor, num_classes: int, seed: int) -> list[torch.Tensor]:
@@ -67,3 +67,44 @@ def stratified_split(
         first.append(members[:cut])
         second.append(members[cut:])
     return torch.cat(first).sort().values, torch.cat(second).sort().values
+
+
+def few_shot_split(
+    labels: torch.Tensor, size: int, class_names: Sequence[str], seed: int, source: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Splits indices class by class into ``size`` training items, as many for validation, and the rest.
+
+    The training part takes ``size // n`` items of each of the ``n`` classes, one more for the first
+    ``size % n`` classes; each class gives validation as many items as it gave training.
+
+    Args:
+        labels: Class index of each item.
+        size: Number of training items.
+        class_names: Name of each class, for error messages.
+        seed: Seed of the shuffle.
+        source: Where the items come from, for error messages.
+
+    Returns:
+        The training, validation and test indices, each in ascending order.
+
+    Raises:
+        DataError: If a class has too few items to leave at least one for test.
+
+    Example:
+        >>> train, val, test = few_shot_split(torch.arange(20) % 2, 4, ("a", "b"), seed=0, source="toy")
+        >>> len(train), len(val), len(test)
+        (4, 4, 12)
+    """
+    parts: tuple[list[torch.Tensor], ...] = ([], [], [])
+    by_class = _shuffled_by_class(labels, len(class_names), seed)
+    for c, (name, members) in enumerate(zip(class_names, by_class, strict=True)):
+        shots = size // len(class_names) + (c < size % len(class_names))
+        if 2 * shots >= len(members):
+            raise DataError(
+                f"class {name!r} in {source} has {len(members)} images: too few for {shots} training and "
+                f"{shots} validation images with some left for test; use a smaller train_size"
+            )
+        for part, chosen in zip(parts, (members[:shots], members[shots : 2 * shots], members[2 * shots :])):
+            part.append(chosen)
+    train, val, test = (torch.cat(part).sort().values for part in parts)
+    return train, val, test

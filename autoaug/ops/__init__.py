@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 # The op modules register their kernels on import.
-from autoaug.ops import _color, _degrade, _geometric  # noqa: F401
+from autoaug.ops import _color, _degrade, _geometric, _morphology  # noqa: F401
 from autoaug.ops._registry import Op, get_op, list_ops, register_op
 
 __all__ = ["Op", "get_op", "list_ops", "register_op"]

@@ -1,4 +1,4 @@
-"""Photometric ops: brightness, contrast, colour, tone curves and histogram tricks.
+"""Photometric ops: brightness, contrast, colour, colour casts, tone curves and histogram tricks.
 
 Kernels use only ``torch``, ``math`` and ``F``: their source is copied into exported snippets.
 """
@@ -41,6 +41,21 @@ def sharpness(image: torch.Tensor, delta: float, generator: torch.Generator | No
 def hue(image: torch.Tensor, shift: float, generator: torch.Generator | None) -> torch.Tensor:
     """Rotate the hue; single-channel images are unchanged."""
     return F.adjust_hue(image, shift)
+
+
+@register_op("tint", high=1.0, description="strength of a random colour cast (1: white becomes the colour)")
+def tint(image: torch.Tensor, strength: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Multiply the channels by gains ``1 - strength * (1 - colour)`` for a random colour with a full channel.
+
+    Black stays black and white turns towards the colour, so grey images come out coloured;
+    single-channel images are unchanged.
+    """
+    if strength <= 0 or image.shape[-3] == 1:
+        return image
+    colour = torch.rand(image.shape[-3], generator=generator)
+    colour = colour / colour.max()
+    gains = (1.0 - strength * (1.0 - colour)).to(image.device)
+    return (image * gains[:, None, None]).round_().clamp_(0, 255).to(torch.uint8)
 
 
 @register_op("gamma", high=0.7, signed=True, description="log of the gamma exponent (0.7: gamma 0.5 to 2)")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import math
 from collections.abc import Callable
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autoaug.errors import PolicyError
+from autoaug.errors import PolicyError, did_you_mean
 
 Kernel = Callable[[torch.Tensor, float, torch.Generator | None], torch.Tensor]
 
@@ -115,10 +114,8 @@ def get_op(name: str) -> Op:
         return _OPS[name]
     except (KeyError, TypeError):
         pass
-    close = difflib.get_close_matches(str(name), _OPS, n=3, cutoff=0.75)
-    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     raise PolicyError(
-        f"unknown op {name!r}{hint}; known ops: {', '.join(sorted(_OPS))}; "
+        f"unknown op {name!r}{did_you_mean(name, _OPS, cutoff=0.75)}; known ops: {', '.join(sorted(_OPS))}; "
         "register your own with autoaug.ops.register_op"
     )
 
