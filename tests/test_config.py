@@ -24,7 +24,7 @@ def test_flags_override_file_which_overrides_defaults(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("task", "epochs", "train_size"), [("digits", 2, 2000), ("printed", 2, 2000), ("mnist-fewshot", 24, 250)]
+    ("task", "epochs", "train_size"), [("digits", 2, 2000), ("printed", 8, 500), ("mnist-fewshot", 24, 250)]
 )
 def test_epochs_and_train_size_default_to_the_task(task: str, epochs: int, train_size: int) -> None:
     config = load_config(overrides={"task": task})

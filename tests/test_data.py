@@ -141,7 +141,7 @@ def test_printed_digits_are_white_on_black_and_centred() -> None:
         centre = (ink * axis).sum((1, 2)) / ink.sum((1, 2))
         assert np.all(np.abs(centre - 13.5) < 5)
     heights = [np.ptp(np.nonzero(image.max(1) > 64)[0]) + 1 for image in images]
-    assert 12 <= min(heights) and max(heights) <= 22
+    assert 15 <= min(heights) and max(heights) <= 22
 
 
 def test_printed_fonts_all_draw_ten_distinct_digits() -> None:
@@ -206,7 +206,7 @@ def test_builtin_tasks_load_offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_task_registry_lists_the_builtin_tasks_with_their_defaults() -> None:
     defaults = {task.name: (task.epochs, task.train_size) for task in list_tasks()}
-    assert defaults == {"digits": (2, 2000), "printed": (2, 2000), "mnist-fewshot": (24, 250)}
+    assert defaults == {"digits": (2, 2000), "printed": (8, 500), "mnist-fewshot": (24, 250)}
     assert all(task.description for task in list_tasks())
     assert _equal_tasks(get_task("digits").load(16, 300, 0.5, 0), load_digits_task(image_size=16, train_size=300))
 

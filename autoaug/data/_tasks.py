@@ -114,7 +114,7 @@ def _deferred(module: str, function: str) -> TaskLoader:
 _BUILTIN_TASKS = (
     ("digits", "autoaug.data._digits", "load_digits_task", 2, 2000,
      "domain shift: MNIST scans (28 px) to scikit-learn's 8 px digits from another scanner"),
-    ("printed", "autoaug.data._printed", "load_printed_task", 2, 2000,
+    ("printed", "autoaug.data._printed", "load_printed_task", 8, 500,
      "sim-to-real: digits rendered from fonts to real handwritten MNIST digits"),
     ("mnist-fewshot", "autoaug.data._fewshot", "load_mnist_fewshot_task", 24, 250,
      "few-shot, in-domain: 25 MNIST digits per class to train on, the rest of MNIST-5k to score"),
