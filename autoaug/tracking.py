@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ TAG_HEADLINE = "autoaug.policy_headline"
 TAG_NODE = "autoaug.node_id"
 TAG_RETRIES = "autoaug.retries"
 POLICY_ARTIFACT = "policy.json"
+DATA_REPORT = "data_report.json"
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 _MAX_PARAM_LENGTH = 500
 
@@ -122,6 +124,16 @@ class SearchTracker:
     def log_search_text(self, text: str, name: str) -> None:
         """Store ``text`` as the parent run's artifact ``name`` (e.g. ``screen.csv``)."""
         self.client.log_text(self.parent_run_id, text, name)
+
+    def log_data_report(self, conversions: Mapping[str, int], skipped: Sequence[str]) -> None:
+        """Store what loading the data changed or left out as the parent run's ``data_report.json``.
+
+        Args:
+            conversions: Files rescaled or stripped of alpha on the way to 8-bit RGB, by source mode.
+            skipped: Unreadable files, each ``"path: reason"``.
+        """
+        report = {"conversions": dict(conversions), "skipped": list(skipped)}
+        self.client.log_dict(self.parent_run_id, report, DATA_REPORT)
 
     def start_trial(
         self,

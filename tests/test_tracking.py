@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from mlflow import MlflowClient
 
 from autoaug.errors import ConfigError
 from autoaug.policy import OpSpec, Policy, baseline_policies
-from autoaug.tracking import SearchTracker, find_search, headline, prepare_store
+from autoaug.tracking import DATA_REPORT, SearchTracker, find_search, headline, prepare_store
 
 
 def test_headline_lists_the_most_probable_ops_of_a_sequence() -> None:
@@ -32,3 +35,14 @@ def test_latest_search_is_found_by_default_and_others_by_name(tracking_uri: str)
     assert find_search(client, "autoaug", "first").info.run_name == "first"
     with pytest.raises(ConfigError, match="'third'"):
         find_search(client, "autoaug", "third")
+
+
+def test_data_report_lists_conversions_and_skipped_files(tracking_uri: str, tmp_path: Path) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "report")
+    tracker.start_search({"trials": 1}, "version: 1\n")
+    tracker.log_data_report({"I;16": 3, "RGBA": 1}, ("data/a/broken.png: cannot identify image file",))
+    path = tracker.client.download_artifacts(tracker.parent_run_id, DATA_REPORT, str(tmp_path))
+    assert json.loads(Path(path).read_text()) == {
+        "conversions": {"I;16": 3, "RGBA": 1},
+        "skipped": ["data/a/broken.png: cannot identify image file"],
+    }

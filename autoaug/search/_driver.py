@@ -22,7 +22,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from autoaug.backbone import PretrainedWeights, check_model_name, resolve_weights
 from autoaug.config import SearchConfig
-from autoaug.data import TransferTask
+from autoaug.data import TransferTask, describe_conversions
 from autoaug.inputs import load_task, select_baselines
 from autoaug.ops import Op, list_ops
 from autoaug.policy import Policy
@@ -160,6 +160,10 @@ def run_search(
     )
     if prepared.task.skipped:
         echo(f"skipped {len(prepared.task.skipped)} unreadable image files (listed in the log)")
+    if prepared.task.conversions:
+        converted = prepared.task.conversions
+        echo(f"converted {sum(converted.values())} image file(s) to 8-bit RGB: {describe_conversions(converted)}")
+    tracker.log_data_report(prepared.task.conversions, prepared.task.skipped)
 
     recipe = Recipe(
         epochs=config.epochs,
