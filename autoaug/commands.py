@@ -28,7 +28,7 @@ from autoaug.policy import (
 from autoaug.results import TrialRow, best_row, format_table, load_trial_rows
 from autoaug.search import SearchOutcome, prepare_search, recorded_config, run_search
 from autoaug.search_plots import save_search_plots
-from autoaug.tracking import find_search, prepare_store
+from autoaug.tracking import find_search, prepare_store, store_client
 from autoaug.tracking import read_policy as read_trial_policy
 from autoaug.tradeoff import candidates, choose
 
@@ -112,7 +112,7 @@ def final_report(outcome: SearchOutcome) -> str:
 
 
 def _client(args: argparse.Namespace) -> MlflowClient:
-    return MlflowClient(prepare_store(args.tracking_uri))
+    return store_client(args.tracking_uri)
 
 
 def trials(args: argparse.Namespace) -> int:

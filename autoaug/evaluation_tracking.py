@@ -19,7 +19,7 @@ from mlflow.entities import Run, RunStatus
 from autoaug.evaluation import Comparison, PolicyStats, SeedResult
 from autoaug.policy import Policy, describe
 from autoaug.tracking import (
-    TAG_ROLE, TAG_SEARCH, metric_batch, open_experiment, param_batch, prepare_store, read_policy,
+    TAG_ROLE, TAG_SEARCH, metric_batch, open_experiment, param_batch, read_policy, store_client,
 )
 
 __all__ = [
@@ -76,8 +76,8 @@ class EvaluationTracker:
     """
 
     def __init__(self, tracking_uri: str, experiment: str, run_name: str) -> None:
-        self.tracking_uri = prepare_store(tracking_uri)
-        self.client = MlflowClient(self.tracking_uri)
+        self.client = store_client(tracking_uri)
+        self.tracking_uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, experiment, create=True)
         self.run_name = run_name
         self.run_id = ""

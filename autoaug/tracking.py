@@ -6,9 +6,12 @@ opened by several processes at once, and remote workers never need to reach the 
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +61,36 @@ def local_store_dir(tracking_uri: str) -> Path | None:
     return Path(tracking_uri.removeprefix(prefix)).parent if tracking_uri.startswith(prefix) else None
 
 
+@contextlib.contextmanager
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``<db>.lock`` beside a local sqlite store (no lock for other stores).
+
+    MLflow creates and migrates a new sqlite store on first use; processes doing that at once corrupt it.
+    """
+    folder = local_store_dir(tracking_uri)
+    if folder is None:
+        yield
+        return
+    lock = folder / (tracking_uri.rsplit("/", 1)[-1] + ".lock")
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def store_client(tracking_uri: str) -> MlflowClient:
+    """A client of the store at ``tracking_uri``; a local sqlite store is created or migrated under its lock."""
+    uri = prepare_store(tracking_uri)
+    if local_store_dir(uri) is None:
+        return MlflowClient(uri)
+    with store_lock(uri):
+        client = MlflowClient(uri)
+        client.search_experiments(max_results=1)  # the first access creates and migrates the store
+    return client
+
+
 def _artifact_root(tracking_uri: str) -> str | None:
     """Artifacts of a local sqlite store live beside it (``mlruns/artifacts``); a server picks its own."""
     folder = local_store_dir(tracking_uri)
@@ -71,7 +104,11 @@ def open_experiment(client: MlflowClient, name: str, create: bool) -> str:
         return experiment.experiment_id
     if not create:
         raise ConfigError(f"no experiment {name!r} in the tracking store {client.tracking_uri}: run `autoaug search` first")
-    return client.create_experiment(name, artifact_location=_artifact_root(client.tracking_uri))
+    with store_lock(client.tracking_uri):
+        experiment = client.get_experiment_by_name(name)  # another process may have created it meanwhile
+        if experiment is not None:
+            return experiment.experiment_id
+        return client.create_experiment(name, artifact_location=_artifact_root(client.tracking_uri))
 
 
 def headline(policy: Policy, top: int = 5) -> str:
@@ -97,8 +134,8 @@ class SearchTracker:
     """Writes one search to MLflow: the parent run and a child run per trial."""
 
     def __init__(self, tracking_uri: str, experiment: str, search_name: str) -> None:
-        self.tracking_uri = prepare_store(tracking_uri)
-        self.client = MlflowClient(self.tracking_uri)
+        self.client = store_client(tracking_uri)
+        self.tracking_uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, experiment, create=True)
         self.search_name = search_name
         self.parent_run_id = ""

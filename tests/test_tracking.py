@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mlflow import MlflowClient
@@ -46,3 +48,29 @@ def test_data_report_lists_conversions_and_skipped_files(tracking_uri: str, tmp_
         "conversions": {"I;16": 3, "RGBA": 1},
         "skipped": ["data/a/broken.png: cannot identify image file"],
     }
+
+
+def _open_search_store(uri: str, barrier: Any, index: int, results: Any) -> None:
+    """In a fresh process: wait for the others, then open the store as a search's driver does."""
+    barrier.wait()
+    try:
+        SearchTracker(uri, "autoaug", f"racer-{index}")
+        results.put((index, "ok"))
+    except BaseException as error:  # reported to the test, which names it
+        results.put((index, f"{type(error).__name__}: {error}"))
+
+
+def test_first_searches_on_a_new_sqlite_store_do_not_race(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(4), context.Queue()
+    processes = [context.Process(target=_open_search_store, args=(uri, barrier, i, results)) for i in range(4)]
+    for process in processes:
+        process.start()
+    outcomes = dict(results.get(timeout=300) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    assert outcomes == {i: "ok" for i in range(4)}
+    experiments = MlflowClient(uri).search_experiments(filter_string="name = 'autoaug'")
+    assert len(experiments) == 1
+    assert (tmp_path / "mlruns" / "mlflow.db.lock").is_file()
