@@ -7,6 +7,7 @@ opened by several processes at once, and remote workers never need to reach the 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import fcntl
 import logging
 import os
@@ -18,8 +19,10 @@ from typing import Any
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from PIL import Image
+from sqlalchemy.exc import SQLAlchemyError
 
 from autoaug.errors import ConfigError
 from autoaug.policy import Policy, describe
@@ -35,6 +38,7 @@ TAG_REASON = "autoaug.failure_reason"
 TAG_HEADLINE = "autoaug.policy_headline"
 TAG_NODE = "autoaug.node_id"
 TAG_RETRIES = "autoaug.retries"
+TAG_CHECKED = "autoaug.store_checked"
 POLICY_ARTIFACT = "policy.json"
 DATA_REPORT = "data_report.json"
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
@@ -89,6 +93,50 @@ def store_client(tracking_uri: str) -> MlflowClient:
         client = MlflowClient(uri)
         client.search_experiments(max_results=1)  # the first access creates and migrates the store
     return client
+
+
+# MLflow retries a tracking server 7 times with doubling back-off and waits 120 s per request: minutes
+# before a wrong URL fails. The check before anything starts tries twice, 10 s per request.
+_CHECK_ENVIRONMENT = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, then put back what was there."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_store(tracking_uri: str, experiment: str) -> None:
+    """Open the store, get or create ``experiment`` and write a tag to it; a bad store fails in seconds.
+
+    Raises:
+        ConfigError: The store cannot be reached, created or written; naming the URI and the cause.
+    """
+    try:
+        with _environment(_CHECK_ENVIRONMENT):
+            client = store_client(tracking_uri)
+            experiment_id = open_experiment(client, experiment, create=True)
+            client.set_experiment_tag(experiment_id, TAG_CHECKED, dt.datetime.now(dt.timezone.utc).isoformat())
+    except (MlflowException, OSError, SQLAlchemyError) as exc:
+        cause = " ".join(str(exc).split())[:600]
+        raise ConfigError(
+            f"tracking store {tracking_uri} cannot be used ({type(exc).__name__}: {cause}); check --tracking-uri: "
+            "a tracking server must be running and reachable, a sqlite:/// store needs a folder it can create "
+            "and write"
+        ) from None
 
 
 def _artifact_root(tracking_uri: str) -> str | None:

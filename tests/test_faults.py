@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,42 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from autoaug.cli import main
+from autoaug.policy import baseline_policies, save_policy
 from autoaug.tracking import DATA_REPORT, find_search
 
 TINY = ["--backbone", "test_resnet", "--weights", "none", "--image-size", "16", "--epochs", "1"]
+
+
+def _command(command: str, tmp_path: Path) -> list[str]:
+    """``autoaug search`` or ``autoaug evaluate`` (of one policy file) on tiny settings."""
+    if command == "search":
+        return ["search", *TINY, "--train-size", "60", "--trials", "1"]
+    policy = tmp_path / "trivial.json"
+    save_policy(baseline_policies()["trivial_augment_wide"], policy)
+    return ["evaluate", str(policy), "--baselines", "none", *TINY, "--train-size", "60"]
+
+
+@pytest.mark.parametrize("command", ["search", "evaluate"])
+def test_an_unreachable_tracking_server_fails_fast_naming_it(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert main([*_command(command, tmp_path), "--tracking-uri", "http://127.0.0.1:9"]) == 2
+    seconds = time.monotonic() - started
+    error = capsys.readouterr().err
+    assert "tracking store http://127.0.0.1:9 cannot be used" in error and "Connection refused" in error
+    assert seconds < 90  # seconds, where MLflow's default retries take minutes
+
+
+@pytest.mark.parametrize("command", ["search", "evaluate"])
+def test_a_store_path_that_cannot_be_written_is_named(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a_file").write_text("not a folder")
+    uri = f"sqlite:///{tmp_path}/a_file/mlruns/mlflow.db"
+    assert main([*_command(command, tmp_path), "--tracking-uri", uri]) == 2
+    error = capsys.readouterr().err
+    assert f"tracking store {uri} cannot be used" in error and "Not a directory" in error
 
 
 def _folders(root: Path) -> tuple[Path, Path]:

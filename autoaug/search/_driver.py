@@ -38,7 +38,7 @@ from autoaug.search._searcher import PolicySearcher
 from autoaug.search_plots import log_search_plots
 from autoaug.space import SearchSpace, load_space, resolve_space_path
 from autoaug.trainable import PRIMARY_METRIC, run_trial
-from autoaug.tracking import SearchTracker, read_policy, trial_runs
+from autoaug.tracking import SearchTracker, check_store, read_policy, trial_runs
 from autoaug.train import Recipe
 
 logger = logging.getLogger("autoaug.search")
@@ -74,13 +74,14 @@ class PreparedSearch:
 
 
 def prepare_search(config: SearchConfig) -> PreparedSearch:
-    """Validate the space, baselines, backbone, data and weights; nothing is started yet."""
+    """Validate the space, baselines, backbone, data, weights and tracking store; nothing is started yet."""
     space_path = resolve_space_path(config.space)
     space = load_space(config.space)
     baselines = select_baselines(config.baselines)
     check_model_name(config.backbone)
     task = load_task(config)
     weights = resolve_weights(config.backbone, config.weights)
+    check_store(config.tracking_uri, config.experiment)
     return PreparedSearch(config, space, space_path.read_text(encoding="utf-8"), baselines, task, weights)
 
 
