@@ -10,7 +10,7 @@ import typing
 from pathlib import Path
 from typing import Any, Callable
 
-from autoaug.config import SearchConfig
+from autoaug.config import SearchConfig, check_name
 from autoaug.errors import AutoaugError
 from autoaug.tradeoff import PICKS
 
@@ -21,6 +21,14 @@ DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
 # Search settings that do not change how one policy is fine-tuned and scored.
 _SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address")
 DEFAULT_REPEATS = 3
+
+
+def search_name(value: str) -> str:
+    """argparse type of every flag that names a search: the one name rule of the config's ``name``."""
+    try:
+        return check_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -37,7 +45,7 @@ def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
             parser.add_argument(flag, dest=name, nargs="*", default=None, metavar=name.upper(), help=help_text)
         else:
             scalar = field.annotation if not args else next(a for a in args if a is not type(None))
-            kind = scalar if scalar in (int, float) else str
+            kind = search_name if name == "name" else scalar if scalar in (int, float) else str
             parser.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
 
 
@@ -47,7 +55,7 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_search_name(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name", help="search name (default: the latest search)")
+    parser.add_argument("--name", type=search_name, help="search name (default: the latest search)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,9 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "target-domain validation data and record every trial in MLflow. Flags override --config.",
     )
     search.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
-    search.add_argument("--resume", metavar="NAME", help="continue the stopped search NAME with its recorded "
-                        "settings (only --address, --tracking-uri, --experiment, --storage-path, --concurrency and "
-                        "--max-failures may change)")
+    search.add_argument("--resume", metavar="NAME", type=search_name, help="continue the stopped search NAME with "
+                        "its recorded settings (only --address, --tracking-uri, --experiment, --storage-path, "
+                        "--concurrency and --max-failures may change)")
     _add_config_flags(search)
 
     trials = commands.add_parser("trials", help="ranked table of a search's trials")

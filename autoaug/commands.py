@@ -136,9 +136,13 @@ def export(args: argparse.Namespace) -> int:
         row.metrics, search=search_name, trial=row.name, run_id=row.run_id, pick=args.pick
     )
     policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
-    save_policy(policy, args.output)
     snippet_path = args.output.with_suffix(".py")
-    snippet_path.write_text(policy_to_snippet(policy), encoding="utf-8")
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        save_policy(policy, args.output)
+        snippet_path.write_text(policy_to_snippet(policy), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output} or {snippet_path} ({exc.strerror}): choose another -o") from None
     scores = "  ".join(f"{name} {value:.3f}" for name, value in metadata.scores().items())
     print(f"search {search_name!r}, pick {args.pick}: trial {row.name} ({choice.reason})")
     print(f"  {scores}")

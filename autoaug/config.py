@@ -6,6 +6,8 @@ Precedence is CLI flag > config file > default. Relative paths in a file are tak
 from __future__ import annotations
 
 import datetime as dt
+import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,13 +19,27 @@ from autoaug.errors import ConfigError
 
 BUILTIN_TASKS = ("digits",)
 _PATH_FIELDS = ("train_dir", "val_dir", "test_dir")
+# Search names become MLflow tags, filter values and folder names (Tune's state): no path tricks, no quotes.
+NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}"
+NAME_RULE = "1 to 100 letters, digits, '_', '-' and '.', the first not '.' or '-'"
+
+
+def check_name(value: str) -> str:
+    """Return ``value`` if it is a valid search name (see :data:`NAME_RULE`).
+
+    Raises:
+        ValueError: It is not, saying what a name may hold.
+    """
+    if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(f"invalid search name {value!r}: use {NAME_RULE}")
+    return value
 
 
 class SearchConfig(FrozenModel):
     """Everything one search needs. Defaults run the built-in offline ``digits`` task."""
 
     version: Literal[1] = 1
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", description="search name (default: task and time)")
+    name: str | None = Field(None, description="search name (default: task and time)")
     task: str = Field("digits", description="built-in task ('digits') or 'folders' for your own image folders")
     train_dir: Path | None = Field(None, description="training images, <dir>/<class>/*.png (task 'folders')")
     val_dir: Path | None = Field(None, description="clean target-domain images that score trials (task 'folders')")
@@ -63,6 +79,24 @@ class SearchConfig(FrozenModel):
         None, description="where Ray Tune keeps the state --resume needs (default: beside a local store, else "
         "~/autoaug_results; shared storage or s3://... if the driver may restart elsewhere)"
     )
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
+
+    @pydantic.field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        """YAML's ``true`` is no epoch count and ``1.0`` no whole number (pydantic would take both)."""
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        kinds = set(typing.get_args(annotation)) or {annotation}
+        numeric = kinds & {int, float} or all(type(kind) is int for kind in kinds)  # Literal[1] gives {1}
+        if isinstance(value, bool) and numeric:
+            raise ValueError(f"expected a number, got {value!r}")
+        if isinstance(value, float) and int in kinds and float not in kinds:
+            raise ValueError(f"expected a whole number such as {value:.0f}, got {value!r}")
+        return value
 
     @pydantic.field_validator("task")
     @classmethod

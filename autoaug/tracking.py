@@ -286,12 +286,24 @@ class SearchTracker:
         self.client.set_terminated(run_id, status)
 
 
+def filter_value(value: str) -> str:
+    """``value`` quoted for an MLflow filter string, which knows no escapes: in the quotes it does not hold.
+
+    Raises:
+        ConfigError: It holds both quote characters or a backslash, so no filter can name it.
+    """
+    quote = "'" if "'" not in value else '"'
+    if quote in value or "\\" in value:
+        raise ConfigError(f"{value!r} cannot be looked up in MLflow: it holds both quote characters or a backslash")
+    return f"{quote}{value}{quote}"
+
+
 def find_search(client: MlflowClient, experiment: str, name: str | None = None) -> Run:
     """The parent run of search ``name``, or of the latest search when no name is given."""
     experiment_id = open_experiment(client, experiment, create=False)
     query = f"tags.`{TAG_ROLE}` = 'search'"
     if name:
-        query += f" and tags.`{TAG_SEARCH}` = '{name}'"
+        query += f" and tags.`{TAG_SEARCH}` = {filter_value(name)}"
     runs = client.search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=1)
     if not runs:
         what = f"search {name!r}" if name else "any search"
@@ -301,7 +313,7 @@ def find_search(client: MlflowClient, experiment: str, name: str | None = None) 
 
 def trial_runs(client: MlflowClient, parent: Run) -> list[Run]:
     """All child runs (trials) of a search's parent run."""
-    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'"
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = {filter_value(parent.info.run_id)}"
     return list(client.search_runs([parent.info.experiment_id], query, max_results=10000))
 
 

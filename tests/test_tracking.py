@@ -10,7 +10,9 @@ from mlflow import MlflowClient
 
 from autoaug.errors import ConfigError
 from autoaug.policy import OpSpec, Policy, baseline_policies
-from autoaug.tracking import DATA_REPORT, SearchTracker, find_search, headline, prepare_store
+from autoaug.tracking import (
+    DATA_REPORT, SearchTracker, filter_value, find_search, headline, prepare_store, trial_runs,
+)
 
 
 def test_headline_lists_the_most_probable_ops_of_a_sequence() -> None:
@@ -37,6 +39,23 @@ def test_latest_search_is_found_by_default_and_others_by_name(tracking_uri: str)
     assert find_search(client, "autoaug", "first").info.run_name == "first"
     with pytest.raises(ConfigError, match="'third'"):
         find_search(client, "autoaug", "third")
+
+
+def test_names_with_quotes_are_found(tracking_uri: str) -> None:
+    for name in ("o'brien", 'say "cheese"'):
+        tracker = SearchTracker(tracking_uri, "autoaug", name)
+        tracker.start_search({"trials": 1}, "version: 1\n")
+        tracker.start_trial("t0", "trial-000", baseline_policies()["none"], {}, None)
+        tracker.finish_search({}, "rank\n", None)
+        parent = find_search(tracker.client, "autoaug", name)
+        assert parent.info.run_id == tracker.parent_run_id
+        assert [run.info.run_name for run in trial_runs(tracker.client, parent)] == ["trial-000"]
+
+
+def test_a_value_with_both_quotes_cannot_be_searched_for() -> None:
+    assert filter_value("o'brien") == '"o\'brien"' and filter_value("plain") == "'plain'"
+    with pytest.raises(ConfigError, match="both quote characters"):
+        filter_value('it\'s "x"')
 
 
 def test_data_report_lists_conversions_and_skipped_files(tracking_uri: str, tmp_path: Path) -> None:
