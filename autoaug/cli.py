@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import typing
 from pathlib import Path
+from types import FrameType
 from typing import Any, Callable
 
 from autoaug.config import SearchConfig, check_name
@@ -21,6 +23,8 @@ DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
 # Search settings that do not change how one policy is fine-tuned and scored.
 _SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address")
 DEFAULT_REPEATS = 3
+# Commands that close their MLflow runs when interrupted; for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
+_SIGTERM_AS_CTRL_C = ("search", "evaluate")
 
 
 def search_name(value: str) -> str:
@@ -144,9 +148,24 @@ def _run(args: argparse.Namespace) -> int:
     return handler(args)
 
 
+def _ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """Do what Ctrl-C would do now: Ray Tune's handler while a search runs (stop, save, return), else interrupt."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:  # SIGINT ignored, as in some background jobs: SIGTERM still stops
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``autoaug`` console script."""
+    """Entry point of the ``autoaug`` console script.
+
+    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search`` and
+    ``evaluate``, by SIGTERM (their MLflow runs are closed first).
+    """
     args = build_parser().parse_args(argv)
+    if args.command in _SIGTERM_AS_CTRL_C:
+        signal.signal(signal.SIGTERM, _ctrl_c)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
