@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import pickle
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,12 @@ _StateDict = dict[str, torch.Tensor]
 _WAYS_OUT = (
     "choose one of: --weights PATH (a local .pth/.safetensors/.bin checkpoint), "
     "--weights hub (download through timm; needs the network), --weights none (random init)"
+)
+
+
+_ACCEPTED = (
+    "accepted: a state dict saved with torch.save (.pth/.pt/.bin) or a .safetensors file, holding tensors by "
+    "name or a dict of them under 'state_dict' or 'model'"
 )
 
 
@@ -192,15 +197,16 @@ def _from_file(model_name: str, path: Path) -> PretrainedWeights:
     if not path.is_file():
         raise BackboneError(f"weights {str(path)!r} is neither 'auto', 'hub', 'none' nor an existing checkpoint file")
     source = f"file {path}"
+    if path.stat().st_size == 0:
+        raise BackboneError(f"checkpoint {path} is an empty file; {_ACCEPTED}")
     try:
         state_dict = load_state_dict(str(path), weights_only=True)
-    except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
-        raise BackboneError(f"cannot read checkpoint {path}: {exc}") from exc
-    if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+    except Exception as exc:  # torch, pickle and safetensors raise many types (EOFError, KeyError...) for junk
         raise BackboneError(
-            f"checkpoint {path} is not a state dict: expected tensors by name, or a dict holding them "
-            "under 'state_dict' or 'model'"
-        )
+            f"cannot read checkpoint {path} as a torch or safetensors file ({type(exc).__name__}: {exc}); {_ACCEPTED}"
+        ) from None
+    if not isinstance(state_dict, Mapping) or not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise BackboneError(f"checkpoint {path} is not a state dict; {_ACCEPTED}")
     _loadable(_skeleton(model_name), state_dict, source)
     mean, std = _default_stats(model_name)
     return PretrainedWeights(model_name, dict(state_dict), mean, std, source)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 import typing
 from pathlib import Path
+from types import FrameType
 from typing import Any, Callable
 
-from autoaug.config import TASK_DEFAULTS, SearchConfig
+from autoaug.config import TASK_DEFAULTS, SearchConfig, check_name
 from autoaug.errors import AutoaugError
 from autoaug.tradeoff import PICKS
 
@@ -22,6 +24,16 @@ DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
 _SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address",
                 "grace_fraction", "reduction_factor", "confirm_top", "confirm_seeds")
 DEFAULT_REPEATS = 3
+# Commands that close their MLflow runs when interrupted; for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
+_SIGTERM_AS_CTRL_C = ("search", "evaluate")
+
+
+def search_name(value: str) -> str:
+    """argparse type of every flag that names a search: the one name rule of the config's ``name``."""
+    try:
+        return check_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -39,7 +51,7 @@ def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
             parser.add_argument(flag, dest=name, nargs="*", default=None, metavar=name.upper(), help=help_text)
         else:
             scalar = field.annotation if not args else next(a for a in args if a is not type(None))
-            kind = scalar if scalar in (int, float) else str
+            kind = search_name if name == "name" else scalar if scalar in (int, float) else str
             parser.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
 
 
@@ -49,7 +61,7 @@ def _add_store_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_search_name(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name", help="search name (default: the latest search)")
+    parser.add_argument("--name", type=search_name, help="search name (default: the latest search)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,9 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
         "target-domain validation data and record every trial in MLflow. Flags override --config.",
     )
     search.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
-    search.add_argument("--resume", metavar="NAME", help="continue the stopped search NAME with its recorded "
-                        "settings (only --address, --tracking-uri, --experiment, --storage-path, --concurrency and "
-                        "--max-failures may change)")
+    search.add_argument("--resume", metavar="NAME", type=search_name, help="continue the stopped search NAME with "
+                        "its recorded settings (only --address, --tracking-uri, --experiment, --storage-path, "
+                        "--concurrency and --max-failures may change)")
     _add_config_flags(search)
 
     trials = commands.add_parser("trials", help="ranked table of a search's trials")
@@ -138,9 +150,24 @@ def _run(args: argparse.Namespace) -> int:
     return handler(args)
 
 
+def _ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """Do what Ctrl-C would do now: Ray Tune's handler while a search runs (stop, save, return), else interrupt."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:  # SIGINT ignored, as in some background jobs: SIGTERM still stops
+        raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``autoaug`` console script."""
+    """Entry point of the ``autoaug`` console script.
+
+    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search`` and
+    ``evaluate``, by SIGTERM (their MLflow runs are closed first).
+    """
     args = build_parser().parse_args(argv)
+    if args.command in _SIGTERM_AS_CTRL_C:
+        signal.signal(signal.SIGTERM, _ctrl_c)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -29,7 +29,7 @@ from autoaug.results import TrialRow, best_row, format_table, load_trial_rows
 from autoaug.search import SearchOutcome, prepare_search, recorded_config, run_search
 from autoaug.search_plots import save_search_plots
 from autoaug.selection import Selection
-from autoaug.tracking import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT, find_search, prepare_store
+from autoaug.tracking import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT, find_search, prepare_store, store_client
 from autoaug.tracking import read_policy as read_trial_policy
 from autoaug.tradeoff import candidates, choose
 
@@ -132,7 +132,7 @@ def confirmation_lines(selection: Selection) -> list[str]:
 
 
 def _client(args: argparse.Namespace) -> MlflowClient:
-    return MlflowClient(prepare_store(args.tracking_uri))
+    return store_client(args.tracking_uri)
 
 
 def trials(args: argparse.Namespace) -> int:
@@ -156,9 +156,13 @@ def export(args: argparse.Namespace) -> int:
     row = choice.row
     metadata = _export_metadata(row, search_name, args.pick, tags, parent.data.metrics)
     policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
-    save_policy(policy, args.output)
     snippet_path = args.output.with_suffix(".py")
-    snippet_path.write_text(policy_to_snippet(policy), encoding="utf-8")
+    try:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        save_policy(policy, args.output)
+        snippet_path.write_text(policy_to_snippet(policy), encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.output} or {snippet_path} ({exc.strerror}): choose another -o") from None
     scores = "  ".join(f"{name} {value:.3f}" for name, value in metadata.scores().items())
     print(f"search {search_name!r}, pick {args.pick}: trial {row.name} ({choice.reason})")
     print(f"  {scores}")

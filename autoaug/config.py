@@ -6,6 +6,8 @@ Precedence is CLI flag > config file > default. Relative paths in a file are tak
 from __future__ import annotations
 
 import datetime as dt
+import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +24,20 @@ TASK_DEFAULTS = ("epochs", "train_size")
 """Settings that default to the task's own values (see :class:`autoaug.data.BuiltinTask`) when not given."""
 _FOLDERS_DEFAULTS = {"epochs": 2, "train_size": 2000}
 _PATH_FIELDS = ("train_dir", "val_dir", "test_dir")
+# Search names become MLflow tags, filter values and folder names (Tune's state): no path tricks, no quotes.
+NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}"
+NAME_RULE = "1 to 100 letters, digits, '_', '-' and '.', the first not '.' or '-'"
+
+
+def check_name(value: str) -> str:
+    """Return ``value`` if it is a valid search name (see :data:`NAME_RULE`).
+
+    Raises:
+        ValueError: It is not, saying what a name may hold.
+    """
+    if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(f"invalid search name {value!r}: use {NAME_RULE}")
+    return value
 
 
 def _per_task(setting: str) -> str:
@@ -37,7 +53,7 @@ class SearchConfig(FrozenModel):
     """
 
     version: Literal[1] = 1
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$", description="search name (default: task and time)")
+    name: str | None = Field(None, description="search name (default: task and time)")
     task: str = Field(
         "digits", description=f"built-in task ({', '.join(BUILTIN_TASKS)}) or 'folders' for your own image folders"
     )
@@ -109,6 +125,24 @@ class SearchConfig(FrozenModel):
         except ConfigError:
             return data  # 'folders' takes the field defaults; an unknown name is reported by _known_task
         return {**{setting: getattr(task, setting) for setting in TASK_DEFAULTS}, **data}
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
+
+    @pydantic.field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        """YAML's ``true`` is no epoch count and ``1.0`` no whole number (pydantic would take both)."""
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        kinds = set(typing.get_args(annotation)) or {annotation}
+        numeric = kinds & {int, float} or all(type(kind) is int for kind in kinds)  # Literal[1] gives {1}
+        if isinstance(value, bool) and numeric:
+            raise ValueError(f"expected a number, got {value!r}")
+        if isinstance(value, float) and int in kinds and float not in kinds:
+            raise ValueError(f"expected a whole number such as {value:.0f}, got {value!r}")
+        return value
 
     @pydantic.field_validator("task")
     @classmethod

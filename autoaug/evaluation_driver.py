@@ -25,7 +25,7 @@ from autoaug.evaluation import SeedResult, check_seeds, run_evaluation, summaris
 from autoaug.evaluation_tracking import EvaluationTracker, find_policy_source, source_line
 from autoaug.inputs import load_task, select_baselines
 from autoaug.policy import Policy, describe, read_policy
-from autoaug.tracking import TAG_SEARCH
+from autoaug.tracking import TAG_SEARCH, check_store
 from autoaug.train import Recipe
 
 __all__ = ["EvaluationOutcome", "PreparedEvaluation", "prepare_evaluation", "run_evaluation_command"]
@@ -85,7 +85,7 @@ def _label_policies(paths: Sequence[Path], taken: Iterable[str]) -> dict[str, Pa
 def prepare_evaluation(
     config: SearchConfig, policy_files: Sequence[Path], baselines: Iterable[str], seeds: Sequence[int]
 ) -> PreparedEvaluation:
-    """Read the policy files and check the baselines, seeds, backbone, data and weights.
+    """Read the policy files and check the baselines, seeds, backbone, data, weights and tracking store.
 
     Raises:
         AutoaugError: The first problem found, naming the file, flag or value and what was expected.
@@ -97,6 +97,7 @@ def prepare_evaluation(
     check_model_name(config.backbone)
     task = load_task(config)
     weights = resolve_weights(config.backbone, config.weights)
+    check_store(config.tracking_uri, config.experiment)
     return PreparedEvaluation(config, files, evaluated, chosen, checked_seeds, task, weights)
 
 

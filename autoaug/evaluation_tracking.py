@@ -19,7 +19,7 @@ from mlflow.entities import Run, RunStatus
 from autoaug.evaluation import Comparison, PolicyStats, SeedResult
 from autoaug.policy import Policy, describe
 from autoaug.tracking import (
-    TAG_ROLE, TAG_SEARCH, metric_batch, open_experiment, param_batch, prepare_store, read_policy,
+    TAG_ROLE, TAG_SEARCH, filter_value, metric_batch, open_experiment, param_batch, read_policy, store_client,
 )
 
 __all__ = [
@@ -55,7 +55,7 @@ def find_policy_source(client: MlflowClient, experiment_id: str, policy: Policy)
     """The latest trial run of any search in the experiment that ran exactly ``policy`` (name aside)."""
     summary = describe(policy)[:5000]
     runs = client.search_runs(
-        [experiment_id], f"tags.`{TAG_ROLE}` = 'trial'", order_by=["attributes.start_time DESC"], max_results=5000
+        [experiment_id], f"tags.`{TAG_ROLE}` = {filter_value('trial')}", order_by=["attributes.start_time DESC"], max_results=5000
     )
     for run in runs:
         if run.data.tags.get("policy") == summary and _without_name(read_policy(client, run)) == _without_name(policy):
@@ -76,8 +76,8 @@ class EvaluationTracker:
     """
 
     def __init__(self, tracking_uri: str, experiment: str, run_name: str) -> None:
-        self.tracking_uri = prepare_store(tracking_uri)
-        self.client = MlflowClient(self.tracking_uri)
+        self.client = store_client(tracking_uri)
+        self.tracking_uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, experiment, create=True)
         self.run_name = run_name
         self.run_id = ""

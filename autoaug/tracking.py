@@ -6,18 +6,25 @@ opened by several processes at once, and remote workers never need to reach the 
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import fcntl
 import json
 import logging
 import math
+import os
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import mlflow
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, Run, RunStatus, RunTag
+from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from PIL import Image
+from sqlalchemy.exc import SQLAlchemyError
 
 from autoaug.errors import ConfigError
 from autoaug.evaluation import SeedResult
@@ -41,7 +48,9 @@ TAG_PICK_RUN = "autoaug.pick_run_id"
 TAG_VERDICT = "autoaug.verdict"
 TAG_BEST_BASELINE = "autoaug.best_baseline"
 CONFIRMATION_ARTIFACT = "confirmation.json"
+TAG_CHECKED = "autoaug.store_checked"
 POLICY_ARTIFACT = "policy.json"
+DATA_REPORT = "data_report.json"
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 _MAX_PARAM_LENGTH = 500
 
@@ -66,6 +75,80 @@ def local_store_dir(tracking_uri: str) -> Path | None:
     return Path(tracking_uri.removeprefix(prefix)).parent if tracking_uri.startswith(prefix) else None
 
 
+@contextlib.contextmanager
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``<db>.lock`` beside a local sqlite store (no lock for other stores).
+
+    MLflow creates and migrates a new sqlite store on first use; processes doing that at once corrupt it.
+    """
+    folder = local_store_dir(tracking_uri)
+    if folder is None:
+        yield
+        return
+    lock = folder / (tracking_uri.rsplit("/", 1)[-1] + ".lock")
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def store_client(tracking_uri: str) -> MlflowClient:
+    """A client of the store at ``tracking_uri``; a local sqlite store is created or migrated under its lock."""
+    uri = prepare_store(tracking_uri)
+    if local_store_dir(uri) is None:
+        return MlflowClient(uri)
+    with store_lock(uri):
+        client = MlflowClient(uri)
+        client.search_experiments(max_results=1)  # the first access creates and migrates the store
+    return client
+
+
+# MLflow retries a tracking server 7 times with doubling back-off and waits 120 s per request: minutes
+# before a wrong URL fails. The check before anything starts tries twice, 10 s per request.
+_CHECK_ENVIRONMENT = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, then put back what was there."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_store(tracking_uri: str, experiment: str) -> None:
+    """Open the store, get or create ``experiment`` and write a tag to it; a bad store fails in seconds.
+
+    Raises:
+        ConfigError: The store cannot be reached, created or written; naming the URI and the cause.
+    """
+    try:
+        with _environment(_CHECK_ENVIRONMENT):
+            client = store_client(tracking_uri)
+            experiment_id = open_experiment(client, experiment, create=True)
+            client.set_experiment_tag(experiment_id, TAG_CHECKED, dt.datetime.now(dt.timezone.utc).isoformat())
+    except (MlflowException, OSError, SQLAlchemyError) as exc:
+        cause = " ".join(str(exc).split())[:600]
+        raise ConfigError(
+            f"tracking store {tracking_uri} cannot be used ({type(exc).__name__}: {cause}); check --tracking-uri: "
+            "a tracking server must be running and reachable, a sqlite:/// store needs a folder it can create "
+            "and write"
+        ) from None
+
+
 def _artifact_root(tracking_uri: str) -> str | None:
     """Artifacts of a local sqlite store live beside it (``mlruns/artifacts``); a server picks its own."""
     folder = local_store_dir(tracking_uri)
@@ -79,7 +162,11 @@ def open_experiment(client: MlflowClient, name: str, create: bool) -> str:
         return experiment.experiment_id
     if not create:
         raise ConfigError(f"no experiment {name!r} in the tracking store {client.tracking_uri}: run `autoaug search` first")
-    return client.create_experiment(name, artifact_location=_artifact_root(client.tracking_uri))
+    with store_lock(client.tracking_uri):
+        experiment = client.get_experiment_by_name(name)  # another process may have created it meanwhile
+        if experiment is not None:
+            return experiment.experiment_id
+        return client.create_experiment(name, artifact_location=_artifact_root(client.tracking_uri))
 
 
 def headline(policy: Policy, top: int = 5) -> str:
@@ -109,8 +196,8 @@ class SearchTracker:
     """Writes one search to MLflow: the parent run and a child run per trial."""
 
     def __init__(self, tracking_uri: str, experiment: str, search_name: str) -> None:
-        self.tracking_uri = prepare_store(tracking_uri)
-        self.client = MlflowClient(self.tracking_uri)
+        self.client = store_client(tracking_uri)
+        self.tracking_uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, experiment, create=True)
         self.search_name = search_name
         self.parent_run_id = ""
@@ -136,6 +223,16 @@ class SearchTracker:
     def log_search_text(self, text: str, name: str) -> None:
         """Store ``text`` as the parent run's artifact ``name`` (e.g. ``screen.csv``)."""
         self.client.log_text(self.parent_run_id, text, name)
+
+    def log_data_report(self, conversions: Mapping[str, int], skipped: Sequence[str]) -> None:
+        """Store what loading the data changed or left out as the parent run's ``data_report.json``.
+
+        Args:
+            conversions: Files rescaled or stripped of alpha on the way to 8-bit RGB, by source mode.
+            skipped: Unreadable files, each ``"path: reason"``.
+        """
+        report = {"conversions": dict(conversions), "skipped": list(skipped)}
+        self.client.log_dict(self.parent_run_id, report, DATA_REPORT)
 
     def start_trial(
         self,
@@ -267,12 +364,24 @@ def _finite(values: dict[str, float]) -> dict[str, float]:
     return {key: float(value) for key, value in values.items() if math.isfinite(value)}
 
 
+def filter_value(value: str) -> str:
+    """``value`` quoted for an MLflow filter string, which knows no escapes: in the quotes it does not hold.
+
+    Raises:
+        ConfigError: It holds both quote characters or a backslash, so no filter can name it.
+    """
+    quote = "'" if "'" not in value else '"'
+    if quote in value or "\\" in value:
+        raise ConfigError(f"{value!r} cannot be looked up in MLflow: it holds both quote characters or a backslash")
+    return f"{quote}{value}{quote}"
+
+
 def find_search(client: MlflowClient, experiment: str, name: str | None = None) -> Run:
     """The parent run of search ``name``, or of the latest search when no name is given."""
     experiment_id = open_experiment(client, experiment, create=False)
     query = f"tags.`{TAG_ROLE}` = 'search'"
     if name:
-        query += f" and tags.`{TAG_SEARCH}` = '{name}'"
+        query += f" and tags.`{TAG_SEARCH}` = {filter_value(name)}"
     runs = client.search_runs([experiment_id], query, order_by=["attributes.start_time DESC"], max_results=1)
     if not runs:
         what = f"search {name!r}" if name else "any search"
@@ -282,7 +391,7 @@ def find_search(client: MlflowClient, experiment: str, name: str | None = None) 
 
 def trial_runs(client: MlflowClient, parent: Run) -> list[Run]:
     """All child runs (trials) of a search's parent run."""
-    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{parent.info.run_id}'"
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = {filter_value(parent.info.run_id)}"
     return list(client.search_runs([parent.info.experiment_id], query, max_results=10000))
 
 

@@ -77,6 +77,32 @@ def test_checkpoint_that_is_not_a_state_dict(tmp_path: Path) -> None:
         resolve_weights("test_resnet", str(path))
 
 
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("notes.pth", b"hello world"),
+        ("empty.pth", b""),
+        ("fake.safetensors", b"not really safetensors"),
+        ("empty.safetensors", b""),
+        ("text.bin", b"abc"),
+        ("list.pth", None),  # a real torch file, but of a list
+    ],
+)
+def test_a_file_that_is_no_checkpoint_is_named_with_the_accepted_formats(
+    tmp_path: Path, name: str, content: bytes | None
+) -> None:
+    path = tmp_path / name
+    if content is None:
+        torch.save([torch.zeros(2)], path)
+    else:
+        path.write_bytes(content)
+    with pytest.raises(BackboneError) as info:
+        resolve_weights("test_resnet", str(path))
+    message = str(info.value)
+    assert str(path) in message
+    assert "accepted: a state dict saved with torch.save (.pth/.pt/.bin) or a .safetensors file" in message
+
+
 def test_missing_checkpoint_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(BackboneError, match=r"'.*nope\.pth' is neither 'auto', 'hub', 'none' nor an existing"):
         resolve_weights("test_resnet", str(tmp_path / "nope.pth"))

@@ -12,8 +12,10 @@ from PIL import Image
 
 from autoaug.cli import build_parser, config_overrides, main
 from autoaug.commands import final_report
+from autoaug.policy import baseline_policies, read_policy
 from autoaug.results import TrialRow
 from autoaug.search import SearchOutcome
+from autoaug.tracking import SearchTracker
 
 
 def _folder(root: Path, classes: dict[str, int]) -> Path:
@@ -125,3 +127,44 @@ def test_final_report_ranks_compares_and_says_what_to_run_next() -> None:
         "autoaug evaluate best_policy.json",
     ]
     assert len({line.index("#") for line in next_lines[:5]}) == 1  # comments aligned
+
+
+
+@pytest.mark.parametrize("name", ["a'b", 'a"b', "..", ".", ".hidden", "a b", "-x", "a/b", ""])
+@pytest.mark.parametrize(
+    ("command", "flag"),
+    [("search", "--name"), ("search", "--resume"), ("trials", "--name"), ("export", "--name"), ("plots", "--name")],
+)
+def test_one_name_rule_for_every_name_flag(
+    command: str, flag: str, name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, f"{flag}={name}"])
+    assert done.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {flag}: invalid search name {name!r}" in error
+    assert "letters, digits, '_', '-' and '.'" in error
+
+
+def _one_trial_search(tracking_uri: str) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "s")
+    tracker.start_search({"trials": 1}, "version: 1\n")
+    tracker.start_trial("t0", "trial-000", baseline_policies()["none"], {}, None)
+    tracker.log_metrics("t0", {"val_accuracy": 0.5}, step=1)
+    tracker.end_trial("t0", "completed")
+
+
+def test_export_creates_the_output_folder(tmp_path: Path, tracking_uri: str) -> None:
+    _one_trial_search(tracking_uri)
+    output = tmp_path / "missing" / "dir" / "x.json"
+    assert main(["export", "-o", str(output), "--tracking-uri", tracking_uri]) == 0
+    assert read_policy(output).structure == "none" and output.with_suffix(".py").is_file()
+
+
+def test_export_to_a_path_below_a_file_is_a_clear_error(
+    tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a_file").write_text("")
+    _one_trial_search(tracking_uri)
+    error = _error_of(capsys, ["export", "-o", str(tmp_path / "a_file" / "x.json"), "--tracking-uri", tracking_uri])
+    assert f"cannot write {tmp_path / 'a_file' / 'x.json'}" in error

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 
-from autoaug.config import SearchConfig, load_config
+from autoaug.config import NAME_RULE, SearchConfig, load_config
 from autoaug.data import get_task
 from autoaug.errors import ConfigError
 
@@ -88,3 +90,35 @@ def test_multi_objective_turns_early_stopping_off_and_rejects_asking_for_it() ->
         load_config(overrides={"objective": "multi", "early_stopping": True})
     with pytest.raises(ConfigError, match="objective: Input should be 'accuracy' or 'multi'"):
         load_config(overrides={"objective": "pareto"})
+
+
+@pytest.mark.parametrize("name", ["..", ".", ".hidden", "a'b", "-x"])
+def test_config_names_follow_the_one_name_rule(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "search.yaml"
+    path.write_text(f"version: 1\nname: {json.dumps(name)}\n")
+    with pytest.raises(ConfigError, match=f"name: .*{re.escape(NAME_RULE)}"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("epochs: true", "epochs: Value error, expected a number, got True"),
+        ("lr: false", "lr: Value error, expected a number, got False"),
+        ("version: true", "version: Value error, expected a number, got True"),
+        ("epochs: 1.0", "epochs: Value error, expected a whole number such as 1, got 1.0"),
+        ("trials: 2.5", "trials: Value error, expected a whole number"),
+    ],
+)
+def test_numbers_are_numbers(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "search.yaml"
+    path.write_text(f"version: 1\n{text}\n" if not text.startswith("version") else f"{text}\n")
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(path)
+
+
+def test_yaml_numbers_that_pydantic_reads_still_load(tmp_path: Path) -> None:
+    path = tmp_path / "search.yaml"
+    path.write_text("version: 1\nlr: 1e-3\ncpus_per_trial: 2\nepochs: 3\n")  # YAML reads 1e-3 as a string
+    config = load_config(path)
+    assert (config.lr, config.cpus_per_trial, config.epochs) == (0.001, 2.0, 3)

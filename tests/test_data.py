@@ -345,3 +345,52 @@ def test_folder_task_class_with_only_unreadable_files(tmp_path: Path) -> None:
     (train_dir / "b" / "broken.png").write_bytes(b"garbage")
     with pytest.raises(DataError, match=r"class 'b' of train_dir is empty: none of its image files in .*train/b"):
         load_folder_task(train_dir, val_dir)
+
+
+def _gradient(folder: Path, name: str, values: np.ndarray) -> np.ndarray:
+    """Save ``values`` (a 2-D array) as an image file of the mode its dtype gives, and return them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(values).save(folder / name)
+    return values
+
+
+def test_high_bit_depth_images_are_rescaled_and_alpha_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    side = 16
+    ramp = np.linspace(0, 1, side * side).reshape(side, side)
+    sixteen = _gradient(tmp_path / "train" / "a", "ramp16.png", np.rint(ramp * 65535).astype(np.uint16))
+    rgba = np.zeros((side, side, 4), dtype=np.uint8)
+    rgba[..., 0], rgba[..., 3] = 200, 0  # fully transparent red: the stored colour is kept
+    (tmp_path / "train" / "b").mkdir()
+    Image.fromarray(rgba).save(tmp_path / "train" / "b" / "rgba.png")
+    floats = _gradient(tmp_path / "val" / "a", "ramp.tiff", (ramp * 0.5 - 0.1).astype(np.float32))
+    ints = _gradient(tmp_path / "test" / "a", "ramp.tiff", np.rint(ramp * 4000 + 1000).astype(np.int32))
+    for split in ("val", "test"):
+        _write_images(tmp_path / split / "b", 1)
+    assert Image.open(tmp_path / "train" / "a" / "ramp16.png").mode == "I;16"
+
+    with caplog.at_level(logging.INFO, logger="autoaug.data"):
+        task = load_folder_task(tmp_path / "train", tmp_path / "val", tmp_path / "test", image_size=side)
+
+    def channel(images: torch.Tensor) -> np.ndarray:
+        assert torch.equal(images[0], images[2])  # grayscale replicated
+        return images[0].numpy().astype(int)
+
+    # 16-bit: the dtype's full range onto 0..255 (divided by 257), not clipped at 255.
+    assert np.abs(channel(task.train.images[0]) - sixteen / 257).max() <= 0.5
+    assert (channel(task.train.images[0]) == 255).mean() < 0.01
+    # 32-bit integer and float: the image's own minimum and maximum onto 0..255.
+    for images, values in ((task.val.images[0], floats), (task.test.images[0], ints)):
+        stretched = (values - values.min()) / (values.max() - values.min()) * 255
+        assert np.abs(channel(images) - stretched).max() <= 0.5
+    assert task.train.images[1, :, 0, 0].tolist() == [200, 0, 0]
+    assert task.conversions == {"I;16": 1, "RGBA": 1, "F": 1, "I": 1}
+    lines = [r.getMessage() for r in caplog.records if "alpha" in r.getMessage()]
+    assert len(lines) == 1 and "RGBA x1 (alpha channel dropped)" in lines[0]
+
+
+def test_plain_images_need_no_conversion(tmp_path: Path) -> None:
+    train_dir, val_dir = _make_task_dirs(tmp_path, {"a": 2}, {"a": 2})
+    _write_images(train_dir / "a", 1, mode="L")
+    assert load_folder_task(train_dir, val_dir).conversions == {}

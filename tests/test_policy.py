@@ -280,6 +280,77 @@ def test_constructors_validate(build: Any, expected: str) -> None:
         build()
 
 
+def _stock(name: str, **kwargs: Any) -> Callable[[], Policy]:
+    return lambda: Policy("torchvision", transform=name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (_stock("RandAugment", num_ops=10**9), "kwargs.num_ops: expected a whole number from 1 to 10 for RandAugment"),
+        (_stock("RandAugment", num_ops=1e9), "kwargs.num_ops: expected a whole number from 1 to 10"),
+        (_stock("RandAugment", num_ops=True), "kwargs.num_ops: expected a whole number from 1 to 10"),
+        (_stock("RandAugment", magnitude=31), "kwargs.magnitude: expected a whole number from 0 to 30"),
+        (_stock("RandAugment", magnitude=5, num_magnitude_bins=5),
+         "kwargs.magnitude: expected a whole number from 0 to 4 for RandAugment"),
+        (_stock("RandAugment", magnitude=-1), "kwargs.magnitude: expected a whole number from 0 to 30"),
+        (_stock("RandAugment", num_magnitude_bins=1),
+         "kwargs.num_magnitude_bins: expected a whole number from 2 to 100"),
+        (_stock("TrivialAugmentWide", num_magnitude_bins=10**9), "kwargs.num_magnitude_bins: expected a whole number"),
+        (_stock("AugMix", severity=11), "kwargs.severity: expected a whole number from 1 to 10 for AugMix"),
+        (_stock("AugMix", mixture_width=10**9), "kwargs.mixture_width: expected a whole number from 1 to 10"),
+        (_stock("AugMix", chain_depth=10**9), "kwargs.chain_depth: expected a whole number from -1 to 10"),
+        (_stock("AugMix", alpha=0), "kwargs.alpha: expected a number from 0 (excluded) to 100, got 0"),
+        (_stock("AugMix", alpha=1e300), "kwargs.alpha: expected a number from 0 (excluded) to 100"),
+        (_stock("AugMix", all_ops=1), "kwargs.all_ops: expected true or false, got 1"),
+        (_stock("AutoAugment", fill=[0] * 100), "kwargs.fill: expected null, a number or a list of 1 or 3 numbers"),
+        (_stock("AugMix", fill=300), "kwargs.fill: expected null, a number or a list of 1 or 3 numbers from 0 to 255"),
+        (lambda: Policy("rand", ops=("rotate",), num_ops=10**9), "num_ops: expected at most 10, got 1000000000"),
+        (lambda: Policy("subpolicies", sub_policies=((OpSpec("rotate", 0.5, 0.5),) * 65,)),
+         "sub_policies[0]: 65 ops, at most 64 in one sub-policy"),
+    ],
+)
+def test_counts_and_stock_arguments_are_bounded(build: Callable[[], Policy], expected: str) -> None:
+    with pytest.raises(PolicyError, match=re.escape(expected)):
+        build()
+
+
+def test_stock_arguments_in_range_are_kept() -> None:
+    policy = Policy("torchvision", transform="AugMix", kwargs={"severity": 10, "chain_depth": -1, "alpha": 0.5,
+                                                               "mixture_width": 10, "fill": [0, 128, 255]})
+    assert policy.build()(random_image(3, 8, 8)).shape == (3, 8, 8)
+    rand = Policy("torchvision", transform="RandAugment", kwargs={"num_ops": 10, "magnitude": 99,
+                                                                  "num_magnitude_bins": 100})
+    assert rand.build()(random_image(3, 8, 8)).shape == (3, 8, 8)
+
+
+def test_a_huge_policy_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    path.write_text(SUBPOLICIES.to_json()[:-2] + " " * 1_000_000 + "}\n")
+    with pytest.raises(PolicyError, match=re.escape(f"{path}: larger than 1,000,000 bytes")):
+        read_policy(path)
+    with pytest.raises(PolicyError, match=re.escape("<string>: larger than 1,000,000 bytes")):
+        Policy.from_json(path.read_text())
+
+
+@pytest.mark.parametrize("nesting", ["[" * 200_000 + "]" * 200_000, '{"a": ' * 100_000 + "1" + "}" * 100_000])
+def test_a_deeply_nested_file_names_the_file(tmp_path: Path, nesting: str) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text(nesting)
+    with pytest.raises(PolicyError, match=re.escape(f"{path}: nested too deeply")):
+        read_policy(path)
+
+
+def test_deeply_nested_kwargs_name_the_source() -> None:
+    fill: list[Any] = []
+    for _ in range(5000):
+        fill = [fill]
+    data = {"format": "autoaug-policy", "version": 1, "structure": "torchvision", "transform": "AugMix",
+            "kwargs": {"fill": fill}}
+    with pytest.raises(PolicyError, match=re.escape("deep: nested too deeply")):
+        Policy.from_dict(data, source="deep")
+
+
 def test_policy_copies_the_callers_containers() -> None:
     kwargs = {"num_ops": 2}
     policy = Policy("torchvision", transform="RandAugment", kwargs=kwargs)

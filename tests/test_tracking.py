@@ -1,11 +1,18 @@
 from __future__ import annotations
 
+import json
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
 import pytest
 from mlflow import MlflowClient
 
 from autoaug.errors import ConfigError
 from autoaug.policy import OpSpec, Policy, baseline_policies
-from autoaug.tracking import SearchTracker, find_search, headline, prepare_store
+from autoaug.tracking import (
+    DATA_REPORT, SearchTracker, filter_value, find_search, headline, prepare_store, trial_runs,
+)
 
 
 def test_headline_lists_the_most_probable_ops_of_a_sequence() -> None:
@@ -32,3 +39,57 @@ def test_latest_search_is_found_by_default_and_others_by_name(tracking_uri: str)
     assert find_search(client, "autoaug", "first").info.run_name == "first"
     with pytest.raises(ConfigError, match="'third'"):
         find_search(client, "autoaug", "third")
+
+
+def test_names_with_quotes_are_found(tracking_uri: str) -> None:
+    for name in ("o'brien", 'say "cheese"'):
+        tracker = SearchTracker(tracking_uri, "autoaug", name)
+        tracker.start_search({"trials": 1}, "version: 1\n")
+        tracker.start_trial("t0", "trial-000", baseline_policies()["none"], {}, None)
+        tracker.finish_search({}, "rank\n", None)
+        parent = find_search(tracker.client, "autoaug", name)
+        assert parent.info.run_id == tracker.parent_run_id
+        assert [run.info.run_name for run in trial_runs(tracker.client, parent)] == ["trial-000"]
+
+
+def test_a_value_with_both_quotes_cannot_be_searched_for() -> None:
+    assert filter_value("o'brien") == '"o\'brien"' and filter_value("plain") == "'plain'"
+    with pytest.raises(ConfigError, match="both quote characters"):
+        filter_value('it\'s "x"')
+
+
+def test_data_report_lists_conversions_and_skipped_files(tracking_uri: str, tmp_path: Path) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "report")
+    tracker.start_search({"trials": 1}, "version: 1\n")
+    tracker.log_data_report({"I;16": 3, "RGBA": 1}, ("data/a/broken.png: cannot identify image file",))
+    path = tracker.client.download_artifacts(tracker.parent_run_id, DATA_REPORT, str(tmp_path))
+    assert json.loads(Path(path).read_text()) == {
+        "conversions": {"I;16": 3, "RGBA": 1},
+        "skipped": ["data/a/broken.png: cannot identify image file"],
+    }
+
+
+def _open_search_store(uri: str, barrier: Any, index: int, results: Any) -> None:
+    """In a fresh process: wait for the others, then open the store as a search's driver does."""
+    barrier.wait()
+    try:
+        SearchTracker(uri, "autoaug", f"racer-{index}")
+        results.put((index, "ok"))
+    except BaseException as error:  # reported to the test, which names it
+        results.put((index, f"{type(error).__name__}: {error}"))
+
+
+def test_first_searches_on_a_new_sqlite_store_do_not_race(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(4), context.Queue()
+    processes = [context.Process(target=_open_search_store, args=(uri, barrier, i, results)) for i in range(4)]
+    for process in processes:
+        process.start()
+    outcomes = dict(results.get(timeout=300) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    assert outcomes == {i: "ok" for i in range(4)}
+    experiments = MlflowClient(uri).search_experiments(filter_string="name = 'autoaug'")
+    assert len(experiments) == 1
+    assert (tmp_path / "mlruns" / "mlflow.db.lock").is_file()

@@ -14,7 +14,7 @@ from autoaug.data._tasks import BuiltinTask, TaskLoader, get_task, list_tasks, r
 if TYPE_CHECKING:
     from autoaug.data._digits import load_digits_task
     from autoaug.data._fewshot import load_mnist_fewshot_task
-    from autoaug.data._folders import IMAGE_EXTENSIONS, load_folder_task
+    from autoaug.data._folders import IMAGE_EXTENSIONS, describe_conversions, load_folder_task
     from autoaug.data._imageset import ImageSet, TransferTask
     from autoaug.data._printed import load_printed_task, render_printed_digits
 
@@ -23,6 +23,7 @@ _LAZY = {
     "IMAGE_EXTENSIONS": "autoaug.data._folders",
     "ImageSet": "autoaug.data._imageset",
     "TransferTask": "autoaug.data._imageset",
+    "describe_conversions": "autoaug.data._folders",
     "load_digits_task": "autoaug.data._digits",
     "load_folder_task": "autoaug.data._folders",
     "load_mnist_fewshot_task": "autoaug.data._fewshot",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from autoaug.data._imageset import ImageSet, TransferTask, check_positive
 from autoaug.data._split import balanced_subset, stratified_split
 from autoaug.errors import DataError
 
-__all__ = ["IMAGE_EXTENSIONS", "load_folder_task"]
+__all__ = ["IMAGE_EXTENSIONS", "describe_conversions", "load_folder_task"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 
@@ -24,6 +25,11 @@ _logger = logging.getLogger("autoaug.data")
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 _Files = list[tuple[Path, int]]
+
+# Modes that a plain convert("RGB") would spoil: it clips 16- and 32-bit values at 255 (mostly white).
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N")
+_STRETCHED = ("I", "F")
+_ALPHA = ("RGBA", "RGBa", "LA", "La", "PA")
 
 
 def _scan(root: Path, role: str) -> dict[str, list[Path]]:
@@ -68,28 +74,74 @@ def _labels(files: _Files) -> torch.Tensor:
     return torch.tensor([label for _, label in files], dtype=torch.int64)
 
 
-def _decode(path: Path, image_size: int) -> torch.Tensor:
+def _to_rgb(image: Image.Image) -> tuple[Image.Image, str | None]:
+    """The image as 8-bit RGB, and its mode when that took more than a plain conversion.
+
+    16-bit modes (``I;16``...) are divided by 257, mapping the dtype's full range 0..65535 onto 0..255.
+    32-bit integer (``I``) and float (``F``) images have no fixed range: their own minimum and maximum
+    are stretched onto 0..255 (a constant image keeps its value, clipped to 0..255; NaN and infinite
+    pixels count as 0). An alpha channel is dropped: colours are kept as stored, not composited.
+    """
+    mode = image.mode
+    if mode not in (*_SIXTEEN_BIT, *_STRETCHED):
+        return image.convert("RGB"), mode if mode in _ALPHA else None
+    values = np.asarray(image, dtype=np.float64)
+    if mode in _SIXTEEN_BIT:
+        values = values / 257
+    else:
+        values = np.where(np.isfinite(values), values, 0.0)
+        low, high = float(values.min()), float(values.max())
+        if high > low:
+            values = (values - low) * (255 / (high - low))
+    gray = np.clip(np.rint(values), 0, 255).astype(np.uint8)
+    return Image.fromarray(gray).convert("RGB"), mode
+
+
+def describe_conversions(conversions: Mapping[str, int]) -> str:
+    """Files converted to 8-bit RGB by source mode, in words, e.g. ``I;16 x3 (16-bit, divided by 257)``."""
+    def how(mode: str) -> str:
+        if mode in _SIXTEEN_BIT:
+            return "16-bit, divided by 257"
+        if mode in _STRETCHED:
+            return "stretched from its own min-max"
+        return "alpha channel dropped"
+
+    return ", ".join(f"{mode} x{count} ({how(mode)})" for mode, count in sorted(conversions.items()))
+
+
+def _decode(path: Path, image_size: int) -> tuple[torch.Tensor, str | None]:
     with Image.open(path) as image:
-        rgb = image.convert("RGB").resize((image_size, image_size), Image.Resampling.BILINEAR)
-    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1).contiguous()
+        rgb, converted = _to_rgb(image)
+    rgb = rgb.resize((image_size, image_size), Image.Resampling.BILINEAR)
+    return torch.from_numpy(np.array(rgb)).permute(2, 0, 1).contiguous(), converted
 
 
 def _read(
-    files: _Files, class_names: Sequence[str], image_size: int, part: tuple[str, Path], skipped: list[str]
+    files: _Files,
+    class_names: Sequence[str],
+    image_size: int,
+    part: tuple[str, Path],
+    skipped: list[str],
+    conversions: Counter[str],
 ) -> ImageSet:
     """Decodes ``files``, appending unreadable ones to ``skipped``; every class must keep an image.
+
+    ``conversions`` counts the files that took more than a plain RGB conversion, by source mode.
 
     ``part`` names the files' role and their root folder, for error messages.
     """
     images, labels = [], []
     for path, label in files:
         try:
-            images.append(_decode(path, image_size))
+            image, converted = _decode(path, image_size)
         except _DECODE_ERRORS as exc:
             _logger.warning("skipping unreadable image %s: %s", path, exc)
             skipped.append(f"{path}: {exc}")
             continue
+        images.append(image)
         labels.append(label)
+        if converted:
+            conversions[converted] += 1
     counts = torch.bincount(torch.tensor(labels, dtype=torch.int64), minlength=len(class_names))
     role, root = part
     for name, count in zip(class_names, counts.tolist(), strict=True):
@@ -114,10 +166,12 @@ def load_folder_task(
     """Loads a transfer task from image folders.
 
     Each directory holds one subfolder per class (the same classes everywhere) with image files
-    (``.png .jpg .jpeg .bmp .gif .webp .tif .tiff``). Images are converted to RGB and resized to a
-    square of ``image_size`` pixels (bilinear; the aspect ratio is not kept). Every folder is checked
-    before any image is decoded. Unreadable files are skipped, logged on logger ``autoaug.data`` and
-    listed in ``TransferTask.skipped``.
+    (``.png .jpg .jpeg .bmp .gif .webp .tif .tiff``). Images are converted to 8-bit RGB and resized to
+    a square of ``image_size`` pixels (bilinear; the aspect ratio is not kept): 16-bit images are
+    divided by 257, 32-bit integer and float images stretched from their own min-max onto 0..255, and
+    an alpha channel is dropped; such files are counted by mode in ``TransferTask.conversions`` and
+    logged in one line. Every folder is checked before any image is decoded. Unreadable files are
+    skipped, logged on logger ``autoaug.data`` and listed in ``TransferTask.skipped``.
 
     Args:
         train_dir: Source-domain training images.
@@ -170,10 +224,16 @@ def load_folder_task(
         train_files = _pick(train_files, keep)
 
     skipped: list[str] = []
+    conversions: Counter[str] = Counter()
     train, val, test = (
-        _read(files, class_names, image_size, part, skipped)
+        _read(files, class_names, image_size, part, skipped, conversions)
         for files, part in ((train_files, ("train_dir", train_root)), *targets)
     )
     if skipped:
         _logger.warning("skipped %d unreadable image file(s) in task %r", len(skipped), name)
-    return TransferTask(name, class_names, train, val, test, skipped=tuple(skipped))
+    if conversions:
+        _logger.info(
+            "converted %d image file(s) of task %r to 8-bit RGB: %s",
+            conversions.total(), name, describe_conversions(conversions),
+        )
+    return TransferTask(name, class_names, train, val, test, skipped=tuple(skipped), conversions=dict(conversions))

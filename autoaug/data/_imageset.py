@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import torch
 
@@ -67,6 +67,8 @@ class TransferTask:
         val: Target-domain validation data; scores search trials.
         test: Target-domain held-out test data; used only for the final report.
         skipped: Files skipped as unreadable, each ``"path: reason"``.
+        conversions: Files that took more than a plain RGB conversion (16- or 32-bit values rescaled,
+            alpha dropped), counted by their source mode, e.g. ``{"I;16": 3}``.
     """
 
     name: str
@@ -75,6 +77,7 @@ class TransferTask:
     val: ImageSet
     test: ImageSet
     skipped: tuple[str, ...] = ()
+    conversions: Mapping[str, int] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         for split in ("train", "val", "test"):

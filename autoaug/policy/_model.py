@@ -37,6 +37,20 @@ _HEADER = ("format", "version", "name", "structure")
 # Optional for every structure; never changes what the policy does.
 _OPTIONAL = ("metadata",)
 _ONE_LINE_KEYS = 6  # op entries and stock-transform kwargs stay on one line, metadata does not
+# Bounds on what one image costs and one file holds: a policy file is a few kB.
+MAX_NUM_OPS = 10
+MAX_STEPS = 64
+MAX_POLICY_BYTES = 1_000_000
+_TOO_LARGE = f"larger than {MAX_POLICY_BYTES:,} bytes, while a policy file takes a few kB (is it the right file?)"
+# The whole-number arguments of the stock transforms and their real ranges (inclusive); torchvision checks
+# few of them, and a huge count or bin number hangs or exhausts memory at the first image. RandAugment's
+# magnitude is a bin index: 0 to num_magnitude_bins - 1. AugMix's chain_depth -1 draws a depth of 1 to 3.
+_STOCK_WHOLE = {
+    "RandAugment": {"num_ops": (1, MAX_NUM_OPS), "num_magnitude_bins": (2, 100)},
+    "TrivialAugmentWide": {"num_magnitude_bins": (2, 100)},
+    "AugMix": {"severity": (1, 10), "mixture_width": (1, 10), "chain_depth": (-1, 10)},
+}
+_DEFAULT_BINS = 31
 
 
 @contextmanager
@@ -46,6 +60,10 @@ def _at(prefix: str) -> Iterator[None]:
         yield
     except PolicyError as error:
         raise PolicyError(f"{prefix}{error}") from None
+
+
+def _too_deep() -> PolicyError:
+    return PolicyError("nested too deeply to be a policy (a policy file nests a few levels)")
 
 
 def _kind(value: Any) -> str:
@@ -71,6 +89,38 @@ def _sequence(value: Any, path: str) -> tuple[Any, ...]:
     if isinstance(value, (str, bytes, Mapping)) or not hasattr(value, "__iter__"):
         raise PolicyError(f"{path}: expected a list, got {_kind(value)}")
     return tuple(value)
+
+
+def _whole_in(value: Any, low: int, high: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and low <= value <= high
+
+
+def _number_in(value: Any, low: float, high: float) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and low <= value <= high
+
+
+def _check_stock_arguments(name: str, kwargs: Mapping[str, Any]) -> None:
+    """Bound every argument of the stock transform ``name`` to its real range."""
+    whole = dict(_STOCK_WHOLE.get(name, {}))
+    if name == "RandAugment":
+        bins = kwargs.get("num_magnitude_bins", _DEFAULT_BINS)
+        whole["magnitude"] = (0, bins - 1 if _whole_in(bins, 2, 100) else _DEFAULT_BINS - 1)
+    for key, (low, high) in whole.items():
+        if key in kwargs and not _whole_in(kwargs[key], low, high):
+            raise PolicyError(
+                f"kwargs.{key}: expected a whole number from {low} to {high} for {name}, got {kwargs[key]!r}"
+            )
+    alpha = kwargs.get("alpha", 1.0)
+    if name == "AugMix" and not (_number_in(alpha, 0, 100) and alpha > 0):
+        raise PolicyError(f"kwargs.alpha: expected a number from 0 (excluded) to 100, got {alpha!r}")
+    if "all_ops" in kwargs and not isinstance(kwargs["all_ops"], bool):
+        raise PolicyError(f"kwargs.all_ops: expected true or false, got {kwargs['all_ops']!r}")
+    fill = kwargs.get("fill")
+    values = fill if isinstance(fill, list) and len(fill) in (1, 3) else [fill]
+    if fill is not None and not all(_number_in(value, 0, 255) for value in values):
+        raise PolicyError(
+            f"kwargs.fill: expected null, a number or a list of 1 or 3 numbers from 0 to 255, got {fill!r}"
+        )
 
 
 def make_stock_transform(name: str, kwargs: dict[str, Any]) -> v2.Transform:
@@ -158,6 +208,8 @@ class Policy:
             raise PolicyError("ops: expected at least one op")
         if "num_ops" in used and self.num_ops < 1:
             raise PolicyError(f"num_ops: expected at least 1, got {self.num_ops}")
+        if "num_ops" in used and self.num_ops > MAX_NUM_OPS:
+            raise PolicyError(f"num_ops: expected at most {MAX_NUM_OPS}, got {self.num_ops}")
         if "transform" in used:
             self._check_stock_transform()
 
@@ -168,6 +220,8 @@ class Policy:
             specs = _sequence(sub, f"sub_policies[{i}]")
             if not specs:
                 raise PolicyError(f"sub_policies[{i}]: expected at least one op")
+            if len(specs) > MAX_STEPS:
+                raise PolicyError(f"sub_policies[{i}]: {len(specs)} ops, at most {MAX_STEPS} in one sub-policy")
             for j, spec in enumerate(specs):
                 if not isinstance(spec, OpSpec):
                     raise PolicyError(f"sub_policies[{i}][{j}]: expected an OpSpec, got {_kind(spec)}")
@@ -195,6 +249,7 @@ class Policy:
     def _check_stock_transform(self) -> None:
         if self.transform not in TORCHVISION_TRANSFORMS:
             raise PolicyError(f"transform: expected one of {', '.join(TORCHVISION_TRANSFORMS)}, got {self.transform!r}")
+        _check_stock_arguments(self.transform, self.kwargs)
         try:
             make_stock_transform(self.transform, self.kwargs)
         except (TypeError, ValueError) as error:
@@ -251,18 +306,26 @@ class Policy:
             PolicyError: Naming ``source``, the field path and what was expected.
         """
         with _at(f"{source}: "):
-            return _parse_policy(data)
+            try:
+                return _parse_policy(data)
+            except RecursionError:
+                raise _too_deep() from None
 
     @classmethod
     def from_json(cls, text: str, source: str = "<string>") -> Policy:
-        """Parse policy file text; see :meth:`from_dict`."""
+        """Parse policy file text of at most :data:`MAX_POLICY_BYTES` characters; see :meth:`from_dict`."""
+        if len(text) > MAX_POLICY_BYTES:
+            raise PolicyError(f"{source}: {_TOO_LARGE}")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise PolicyError(
                 f"{source}: invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
             ) from None
+        except RecursionError:
+            raise PolicyError(f"{source}: {_too_deep()}") from None
         return cls.from_dict(data, source)
+
 
 
 def _dumps(value: Any, indent: int = 0) -> str:
@@ -423,10 +486,15 @@ def read_policy(path: str | Path) -> Policy:
     """Read and validate a JSON policy file.
 
     Raises:
-        PolicyError: If the file cannot be read or is not a valid policy; the message names the file.
+        PolicyError: If the file cannot be read, is larger than :data:`MAX_POLICY_BYTES`, or is not a valid
+            policy; the message names the file.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_POLICY_BYTES + 1)  # never more: the file may be anything
+        if len(raw) > MAX_POLICY_BYTES:
+            raise PolicyError(f"{path}: {_TOO_LARGE}")
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError(f"{path}: cannot read the policy file ({error})") from None
     return Policy.from_json(text, source=str(path))

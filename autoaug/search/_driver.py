@@ -22,7 +22,7 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from autoaug.backbone import PretrainedWeights, check_model_name, resolve_weights
 from autoaug.config import SearchConfig
-from autoaug.data import TransferTask
+from autoaug.data import TransferTask, describe_conversions
 from autoaug.inputs import load_task, select_baselines
 from autoaug.ops import Op, list_ops
 from autoaug.policy import Policy
@@ -40,7 +40,7 @@ from autoaug.search_plots import log_search_plots
 from autoaug.selection import Selection
 from autoaug.space import SearchSpace, load_space, resolve_space_path
 from autoaug.trainable import PRIMARY_METRIC, run_trial
-from autoaug.tracking import SearchTracker, read_policy, trial_runs
+from autoaug.tracking import SearchTracker, check_store, read_policy, trial_runs
 from autoaug.train import Recipe
 
 logger = logging.getLogger("autoaug.search")
@@ -78,13 +78,14 @@ class PreparedSearch:
 
 
 def prepare_search(config: SearchConfig) -> PreparedSearch:
-    """Validate the space, baselines, backbone, data and weights; nothing is started yet."""
+    """Validate the space, baselines, backbone, data, weights and tracking store; nothing is started yet."""
     space_path = resolve_space_path(config.space)
     space = load_space(config.space)
     baselines = select_baselines(config.baselines)
     check_model_name(config.backbone)
     task = load_task(config)
     weights = resolve_weights(config.backbone, config.weights)
+    check_store(config.tracking_uri, config.experiment)
     return PreparedSearch(config, space, space_path.read_text(encoding="utf-8"), baselines, task, weights)
 
 
@@ -168,6 +169,10 @@ def run_search(
     )
     if prepared.task.skipped:
         echo(f"skipped {len(prepared.task.skipped)} unreadable image files (listed in the log)")
+    if prepared.task.conversions:
+        converted = prepared.task.conversions
+        echo(f"converted {sum(converted.values())} image file(s) to 8-bit RGB: {describe_conversions(converted)}")
+    tracker.log_data_report(prepared.task.conversions, prepared.task.skipped)
 
     recipe = Recipe(
         epochs=config.epochs,

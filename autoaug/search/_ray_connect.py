@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import tempfile
 
 import ray
@@ -25,7 +26,16 @@ def connect_ray(address: str | None) -> None:
     """
     if ray.is_initialized():
         return
-    address = address or os.environ.get("RAY_ADDRESS")
+    # Ray's driver replaces the SIGTERM handler with one that aborts; keep the caller's (the CLI's Ctrl-C).
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        _init(address or os.environ.get("RAY_ADDRESS"))
+    finally:
+        if callable(sigterm):
+            signal.signal(signal.SIGTERM, sigterm)
+
+
+def _init(address: str | None) -> None:
     if not address:
         temp_dir = tempfile.mkdtemp(prefix="autoaug-ray-", dir="/tmp")
         ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=temp_dir)

@@ -33,7 +33,7 @@ from autoaug.search._callback import TrialRecord, _failure_reason
 from autoaug.search._searcher import BASELINE_KEY, POLICY_KEY
 from autoaug.tracking import (
     TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID, SearchTracker, find_search, local_store_dir,
-    prepare_store, trial_runs,
+    store_client, trial_runs,
 )
 
 RESUME_FLAGS = ("address", "tracking_uri", "experiment", "storage_path", "concurrency", "max_failures")
@@ -65,7 +65,7 @@ def recorded_config(name: str, overrides: dict[str, Any]) -> SearchConfig:
     defaults = SearchConfig.model_fields
     tracking_uri = overrides.get("tracking_uri") or defaults["tracking_uri"].default
     experiment = overrides.get("experiment") or defaults["experiment"].default
-    client = MlflowClient(prepare_store(tracking_uri))
+    client = store_client(tracking_uri)
     parent = find_search(client, experiment, name)
     with tempfile.TemporaryDirectory() as folder:
         path = client.download_artifacts(parent.info.run_id, "config.yaml", folder)

@@ -1,0 +1,149 @@
+"""Bad input and faults through the CLI: what the user sees, and what is left in MLflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+from PIL import Image
+
+from autoaug.cli import main
+from autoaug.policy import baseline_policies, save_policy
+from autoaug.tracking import DATA_REPORT, TAG_ROLE, find_search, trial_runs
+
+AUTOAUG = str(Path(sys.executable).with_name("autoaug"))
+
+TINY = ["--backbone", "test_resnet", "--weights", "none", "--image-size", "16", "--epochs", "1"]
+
+
+def _command(command: str, tmp_path: Path) -> list[str]:
+    """``autoaug search`` or ``autoaug evaluate`` (of one policy file) on tiny settings."""
+    if command == "search":
+        return ["search", *TINY, "--train-size", "60", "--trials", "1"]
+    policy = tmp_path / "trivial.json"
+    save_policy(baseline_policies()["trivial_augment_wide"], policy)
+    return ["evaluate", str(policy), "--baselines", "none", *TINY, "--train-size", "60"]
+
+
+@pytest.mark.parametrize("command", ["search", "evaluate"])
+def test_an_unreachable_tracking_server_fails_fast_naming_it(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    assert main([*_command(command, tmp_path), "--tracking-uri", "http://127.0.0.1:9"]) == 2
+    seconds = time.monotonic() - started
+    error = capsys.readouterr().err
+    assert "tracking store http://127.0.0.1:9 cannot be used" in error and "Connection refused" in error
+    assert seconds < 90  # seconds, where MLflow's default retries take minutes
+
+
+@pytest.mark.parametrize("command", ["search", "evaluate"])
+def test_a_store_path_that_cannot_be_written_is_named(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a_file").write_text("not a folder")
+    uri = f"sqlite:///{tmp_path}/a_file/mlruns/mlflow.db"
+    assert main([*_command(command, tmp_path), "--tracking-uri", uri]) == 2
+    error = capsys.readouterr().err
+    assert f"tracking store {uri} cannot be used" in error and "Not a directory" in error
+
+
+def _folders(root: Path) -> tuple[Path, Path]:
+    """Training and target folders of two classes, 8-bit RGB images."""
+    for split in ("train", "val"):
+        for name in ("a", "b"):
+            (root / split / name).mkdir(parents=True)
+            for index in range(4):
+                pixels = np.random.default_rng(index).integers(0, 255, (12, 12, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(root / split / name / f"{index}.png")
+    return root / "train", root / "val"
+
+
+@pytest.mark.slow
+def test_search_reports_converted_and_skipped_files(
+    ray_runtime: None, tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, val = _folders(tmp_path)
+    ramp = np.linspace(0, 65535, 144).reshape(12, 12).astype(np.uint16)
+    Image.fromarray(ramp).save(train / "a" / "ramp16.png")
+    (train / "b" / "broken.png").write_bytes(b"not a png")
+    assert main(["search", "--task", "folders", "--train-dir", str(train), "--val-dir", str(val), *TINY,
+                 "--trials", "0", "--baselines", "none", "--tracking-uri", tracking_uri, "--name", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "converted 1 image file(s) to 8-bit RGB: I;16 x1 (16-bit, divided by 257)" in out
+    assert "skipped 1 unreadable image files" in out
+
+    client = MlflowClient(tracking_uri)
+    parent = find_search(client, "autoaug", "report")
+    report = json.loads(Path(client.download_artifacts(parent.info.run_id, DATA_REPORT, str(tmp_path))).read_text())
+    assert report["conversions"] == {"I;16": 1}
+    assert [line.split(": ")[0] for line in report["skipped"]] == [str(train / "b" / "broken.png")]
+
+
+def _start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """``autoaug ARGV`` as a user runs it: its own process, output read line by line."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen([AUTOAUG, *argv], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
+    """The lines the process printed up to the first one holding ``marker`` (fails if it ends first)."""
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if marker in line:
+            return lines
+    process.wait()
+    assert process.stderr is not None
+    pytest.fail(f"exited with {process.returncode} before printing {marker!r}:\n{''.join(lines)}{process.stderr.read()}")
+
+
+def _terminate(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """Send SIGTERM, then collect the rest of the output once the process has ended."""
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=300)
+    return out, err
+
+
+@pytest.mark.slow
+def test_sigterm_stops_evaluate_like_ctrl_c_and_closes_its_run(tmp_path: Path, tracking_uri: str) -> None:
+    policy = tmp_path / "trivial.json"
+    save_policy(baseline_policies()["trivial_augment_wide"], policy)
+    seeds = [str(seed) for seed in range(30)]  # far more fine-tunes than run before the signal arrives
+    process = _start(["evaluate", str(policy), "--baselines", "none", "--seeds", *seeds, *TINY, "--train-size", "60",
+                      "--tracking-uri", tracking_uri], tmp_path)
+    _read_until(process, "[  1/60]")  # its MLflow run exists: the first fine-tune is logged to it
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("autoaug")
+    (run,) = client.search_runs([experiment.experiment_id], f"tags.`{TAG_ROLE}` = 'evaluation'")
+    assert run.info.status == "RUNNING"
+    out, err = _terminate(process)
+    assert process.returncode == 130, err
+    assert "autoaug evaluate: interrupted" in err
+    assert "[ 60/60]" not in out
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_search_like_ctrl_c_with_the_resume_command(tmp_path: Path, tracking_uri: str) -> None:
+    process = _start(["search", *TINY, "--train-size", "100", "--epochs", "2", "--trials", "6", "--name", "stopped",
+                      "--tracking-uri", tracking_uri, "--no-early-stopping"], tmp_path)
+    _read_until(process, "[  1/")  # the first trial has ended and been recorded
+    out, err = _terminate(process)
+    assert process.returncode == 130, err
+    assert "autoaug search --resume stopped" in err
+    client = MlflowClient(tracking_uri)
+    parent = find_search(client, "autoaug", "stopped")
+    assert parent.info.status == "KILLED"
+    runs = trial_runs(client, parent)
+    assert runs and all(run.info.status != "RUNNING" for run in runs)
