@@ -31,7 +31,7 @@ from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements, optuna_vie
 from autoaug.search._callback import TrackingCallback
 from autoaug.search._ray_connect import connect_ray
 from autoaug.search._reference import prepare_reference, reference_cache_dir
-from autoaug.search._resume import restored_trials, resume_runs, tune_storage
+from autoaug.search._resume import restore_or_fail, restored_trials, resume_runs, tune_storage
 from autoaug.search._scheduler import BaselineKeepingASHA
 from autoaug.search._screen import run_screen
 from autoaug.search._searcher import PolicySearcher
@@ -240,7 +240,8 @@ def run_search(
     )
     status = "FAILED"
     try:
-        tuner.fit()  # returns early, with the state saved, on Ctrl-C
+        with restore_or_fail(resume):  # else Tune starts over when it cannot load the saved state
+            tuner.fit()  # returns early, with the state saved, on Ctrl-C
         status = "FINISHED" if callback.finished else "KILLED"
     except KeyboardInterrupt:
         status = "KILLED"
