@@ -9,6 +9,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import threading
 from pathlib import Path
 
 import ray
@@ -35,7 +36,7 @@ def connect_ray(address: str | None) -> None:
     try:
         _init(address or os.environ.get("RAY_ADDRESS"))
     finally:
-        if callable(sigterm):
+        if callable(sigterm) and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, sigterm)
 
 

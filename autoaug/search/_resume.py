@@ -108,7 +108,10 @@ def check_state_is_private(folder: Path) -> None:
         ConfigError: Naming the path, its owner or its mode, and the fix.
     """
     for path in (folder, *sorted(folder.iterdir())):
-        info = path.stat()
+        try:
+            info = path.stat()
+        except OSError as error:  # e.g. a link to nowhere
+            raise ConfigError(f"--resume: cannot check {path} ({error.strerror}); resume from state you trust") from None
         if info.st_uid != os.getuid():
             try:
                 owner = f"user {pwd.getpwuid(info.st_uid).pw_name} (uid {info.st_uid})"
