@@ -193,8 +193,10 @@ def up(args: argparse.Namespace) -> None:
         sys.exit(f"local_cluster: a cluster is already running in {folder}; `down --dir {folder}` first")
     folder.mkdir(parents=True, exist_ok=True)
     token = folder / "auth_token"
-    token.write_text(secrets.token_hex(32))
-    token.chmod(0o600)
+    token.unlink(missing_ok=True)
+    descriptor = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others, even briefly
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_hex(32))
     port = args.port or _free_port()
     state: dict[str, Any] = {
         "address": f"{HOST}:{port}", "port": port, "dashboard": args.dashboard_port is not None,

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,8 @@ def _read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
             return lines
     process.wait()
     assert process.stderr is not None
-    pytest.fail(f"exited with {process.returncode} before printing {marker!r}:\n{''.join(lines)}{process.stderr.read()}")
+    output = "".join(lines) + process.stderr.read()
+    pytest.fail(f"exited with {process.returncode} before printing {marker!r}:\n{output}")
 
 
 def _terminate(process: subprocess.Popen[str]) -> tuple[str, str]:
@@ -134,16 +136,80 @@ def test_sigterm_stops_evaluate_like_ctrl_c_and_closes_its_run(tmp_path: Path, t
     assert client.get_run(run.info.run_id).info.status == "KILLED"
 
 
-@pytest.mark.slow
-def test_sigterm_stops_a_search_like_ctrl_c_with_the_resume_command(tmp_path: Path, tracking_uri: str) -> None:
+@dataclass(frozen=True)
+class StoppedSearch:
+    """A search stopped by SIGTERM after its first trial, and what it left (read right after it ended)."""
+
+    uri: str
+    root: Path
+    returncode: int
+    err: str
+    parent_status: str
+    trial_statuses: list[str]
+
+
+@pytest.fixture(scope="module")
+def stopped_search(tmp_path_factory: pytest.TempPathFactory) -> StoppedSearch:
+    root = tmp_path_factory.mktemp("stopped")
+    uri = f"sqlite:///{root}/mlruns/mlflow.db"
     process = _start(["search", *TINY, "--train-size", "100", "--epochs", "2", "--trials", "6", "--name", "stopped",
-                      "--tracking-uri", tracking_uri, "--no-early-stopping"], tmp_path)
+                      "--tracking-uri", uri, "--no-early-stopping"], root)
     _read_until(process, "[  1/")  # the first trial has ended and been recorded
-    out, err = _terminate(process)
-    assert process.returncode == 130, err
-    assert "autoaug search --resume stopped" in err
-    client = MlflowClient(tracking_uri)
+    _, err = _terminate(process)
+    client = MlflowClient(uri)
     parent = find_search(client, "autoaug", "stopped")
-    assert parent.info.status == "KILLED"
-    runs = trial_runs(client, parent)
-    assert runs and all(run.info.status != "RUNNING" for run in runs)
+    statuses = [run.info.status for run in trial_runs(client, parent)]
+    return StoppedSearch(uri, root, process.returncode, err, parent.info.status, statuses)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_a_search_like_ctrl_c_with_the_resume_command(stopped_search: StoppedSearch) -> None:
+    assert stopped_search.returncode == 130, stopped_search.err
+    assert "autoaug search --resume stopped" in stopped_search.err
+    assert stopped_search.parent_status == "KILLED"
+    assert stopped_search.trial_statuses and "RUNNING" not in stopped_search.trial_statuses
+
+
+@pytest.mark.slow
+def test_resume_stops_when_tune_cannot_restore_the_saved_state(stopped_search: StoppedSearch) -> None:
+    (pickled,) = (stopped_search.root / "mlruns" / "tune" / "stopped").glob("searcher-state-*.pkl")
+    pickled.write_bytes(b"not a pickle")
+    client = MlflowClient(stopped_search.uri)
+    before = {run.info.run_id for run in trial_runs(client, find_search(client, "autoaug", "stopped"))}
+    result = subprocess.run([AUTOAUG, "search", "--resume", "stopped", "--tracking-uri", stopped_search.uri],
+                            cwd=stopped_search.root, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert result.returncode == 2, result.stderr
+    assert "Ray Tune could not restore the saved state of the search (UnpicklingError" in result.stderr
+    assert "nothing was rerun" in result.stderr
+    after = trial_runs(client, find_search(client, "autoaug", "stopped"))
+    assert {run.info.run_id for run in after} <= before  # no trial started over
+
+
+_LOCAL_RUNTIME = """
+import os, sys, ray
+from autoaug.search._ray_connect import connect_ray
+connect_ray(None)
+print(ray.get(ray.remote(lambda: "task ran").remote()))
+print(ray._private.worker._global_node.get_temp_dir_path(), os.environ["RAY_AUTH_TOKEN_PATH"], flush=True)
+sys.stdin.read()  # until the test has looked
+"""
+
+
+@pytest.mark.slow
+def test_a_local_ray_runtime_is_private_and_removed_at_exit(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+    process = subprocess.Popen([sys.executable, "-c", _LOCAL_RUNTIME], env={**env, "HOME": str(home)}, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = _read_until(process, "/")
+    temp_dir, token = (Path(part) for part in lines[-1].split())
+    folder = temp_dir.parent  # Ray's own temp dir is open to all (0777): it lies in a private folder
+    assert lines[0].strip() == "task ran"  # workers authenticate with the private token
+    assert folder.name.startswith("autoaug-ray-") and folder.stat().st_mode & 0o777 == 0o700
+    assert token.parent == folder and token.stat().st_mode & 0o777 == 0o600
+    assert not (home / ".ray" / "auth_token").exists()  # Ray would write one there, readable by all
+    process.communicate("", timeout=120)
+    assert process.returncode == 0
+    assert not folder.exists()

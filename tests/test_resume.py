@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,37 @@ def test_resume_of_an_unknown_search_or_with_a_config_file_is_refused(
 def test_resume_without_saved_tune_state_names_the_storage_path(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="--storage-path"):
         restored_trials(str(tmp_path / "tune" / "paused"))
+
+
+def _saved_state(folder: Path) -> Path:
+    """A folder that looks like Tune's saved state of a search (its files are never read here)."""
+    folder.mkdir(parents=True)
+    for name in ("tuner.pkl", "experiment_state-2026-01-01_00-00-00.json", "searcher-state-2026-01-01_00-00-00.pkl"):
+        (folder / name).write_text("{}")
+        (folder / name).chmod(0o644)
+    folder.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda folder: (folder / "searcher-state-2026-01-01_00-00-00.pkl").chmod(0o664), "writable by its group"),
+        (lambda folder: (folder / "experiment_state-2026-01-01_00-00-00.json").chmod(0o646), "writable by others"),
+        (lambda folder: folder.chmod(0o777), "writable by its group and others"),
+        (lambda folder: os.chown(folder / "searcher-state-2026-01-01_00-00-00.pkl", 65534, -1),
+         "(uid 65534), not to you"),
+    ],
+)
+def test_resume_refuses_saved_state_that_others_could_have_written(
+    tmp_path: Path, change: Callable[[Path], None], expected: str
+) -> None:
+    folder = _saved_state(tmp_path / "tune" / "paused")
+    change(folder)
+    with pytest.raises(ConfigError) as info:
+        restored_trials(str(folder))
+    message = str(info.value)
+    assert expected in message and "unpickles" in message and "trust" in message
 
 
 def test_tune_state_lives_beside_a_local_store_unless_a_storage_path_is_given(tracking_uri: str) -> None:

@@ -29,10 +29,10 @@ from autoaug.policy import Policy
 from autoaug.results import TrialRow, best_row, load_trial_rows, rows_to_csv
 from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements, optuna_view
 from autoaug.search._callback import TrackingCallback
+from autoaug.search._confirm import confirmation_seeds, run_confirmation
 from autoaug.search._ray_connect import connect_ray
 from autoaug.search._reference import prepare_reference, reference_cache_dir
-from autoaug.search._resume import restored_trials, resume_runs, tune_storage
-from autoaug.search._confirm import confirmation_seeds, run_confirmation
+from autoaug.search._resume import restore_or_fail, restored_trials, resume_runs, tune_storage
 from autoaug.search._scheduler import SearchedOnlyASHA, rungs
 from autoaug.search._screen import run_screen
 from autoaug.search._searcher import PolicySearcher
@@ -248,7 +248,8 @@ def run_search(
     )
     status = "FAILED"
     try:
-        tuner.fit()  # returns early, with the state saved, on Ctrl-C
+        with restore_or_fail(resume):  # else Tune starts over when it cannot load the saved state
+            tuner.fit()  # returns early, with the state saved, on Ctrl-C
         status = "FINISHED" if callback.finished else "KILLED"
     except KeyboardInterrupt:
         status = "KILLED"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import secrets
+import shutil
 import signal
 import tempfile
+import threading
+from pathlib import Path
 
 import ray
 from ray.exceptions import AuthenticationError
@@ -31,14 +36,13 @@ def connect_ray(address: str | None) -> None:
     try:
         _init(address or os.environ.get("RAY_ADDRESS"))
     finally:
-        if callable(sigterm):
+        if callable(sigterm) and threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, sigterm)
 
 
 def _init(address: str | None) -> None:
     if not address:
-        temp_dir = tempfile.mkdtemp(prefix="autoaug-ray-", dir="/tmp")
-        ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=temp_dir)
+        _start_local()
         return
     try:
         ray.init(address=address, logging_level=logging.WARNING)
@@ -49,6 +53,35 @@ def _init(address: str | None) -> None:
             f"--address {address}: could not join the Ray cluster ({exc}); this shell gave {token}. Check that "
             f"the cluster runs (cluster/README.md, or leave --address out to run locally) and {_TOKEN_HINT}"
         ) from exc
+
+
+def _start_local() -> None:
+    """A local runtime inside a folder only this user can enter (0700), removed when the process exits.
+
+    Ray opens its own temp dir to everyone (0777, for sharing /tmp/ray between users), so it gets one
+    inside that folder. Without a token of the user's (``RAY_AUTH_TOKEN``/``RAY_AUTH_TOKEN_PATH``) the
+    runtime gets a fresh one there (0600): Ray would otherwise write ``~/.ray/auth_token`` readable by
+    every local user. Ray's ports listen on every interface whatever the node address (measured with
+    Ray 2.60); the token guards them.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="autoaug-ray-", dir="/tmp"))  # mode 0700
+    own_token = not _token_given()
+    if own_token:
+        token = folder / "auth_token"
+        descriptor = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+        os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)  # read by ray.init, inherited by its processes
+    atexit.register(_stop_local, folder, own_token)
+    ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=str(folder / "ray"))
+
+
+def _stop_local(folder: Path, own_token: bool) -> None:
+    """Stop the local runtime, then remove its folder (sessions, logs, sockets, spilled objects, token)."""
+    ray.shutdown()
+    shutil.rmtree(folder, ignore_errors=True)
+    if own_token and os.environ.get("RAY_AUTH_TOKEN_PATH") == str(folder / "auth_token"):
+        del os.environ["RAY_AUTH_TOKEN_PATH"]
 
 
 def _token_given() -> bool:

@@ -14,7 +14,12 @@ So each trial ends as one child run with one outcome, and none is counted twice.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import pwd
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,6 +45,9 @@ RESUME_FLAGS = ("address", "tracking_uri", "experiment", "storage_path", "concur
 """Settings that may change when a search is resumed; everything else is the recorded config."""
 
 _UNFINISHED = (Trial.PENDING, Trial.RUNNING, Trial.PAUSED)
+# What Ray Tune logs when it cannot load a saved state, before it starts the whole experiment over.
+_RESTORE_FAILED = "Failed to restore the run state."
+_TUNE_CONTROLLER_LOGGER = "ray.tune.execution.tune_controller"
 
 
 def tune_storage(config: SearchConfig, tracking_uri: str) -> str:
@@ -85,7 +93,70 @@ def restored_trials(experiment_path: str) -> dict[str, Trial]:
             f"no saved Ray Tune state at {experiment_path}: resume where the search was started, or give the "
             "--storage-path it used (shared storage lets a driver resume on another machine)"
         )
+    if Path(experiment_path).is_dir():  # a local folder; a remote store (s3://...) is trusted as configured
+        check_state_is_private(Path(experiment_path))
     return {trial.trial_id: trial for trial in ExperimentAnalysis(experiment_path).trials}
+
+
+def check_state_is_private(folder: Path) -> None:
+    """Refuse Tune's saved state unless only this user can have written it: resuming unpickles it.
+
+    Checks ``folder`` and everything directly in it (the experiment state, the searcher's pickle,
+    ``tuner.pkl``, the trial folders).
+
+    Raises:
+        ConfigError: Naming the path, its owner or its mode, and the fix.
+    """
+    for path in (folder, *sorted(folder.iterdir())):
+        try:
+            info = path.stat()
+        except OSError as error:  # e.g. a link to nowhere
+            raise ConfigError(f"--resume: cannot check {path} ({error.strerror}); resume from state you trust") from None
+        if info.st_uid != os.getuid():
+            try:
+                owner = f"user {pwd.getpwuid(info.st_uid).pw_name} (uid {info.st_uid})"
+            except KeyError:
+                owner = f"uid {info.st_uid}"
+            problem = f"belongs to {owner}, not to you"
+        elif info.st_mode & 0o022:
+            writers = " and ".join(who for who, bit in (("its group", 0o020), ("others", 0o002)) if info.st_mode & bit)
+            problem = f"is writable by {writers} (mode {info.st_mode & 0o777:o}; if nobody else wrote it: chmod go-w)"
+        else:
+            continue
+        raise ConfigError(
+            f"--resume: {path} {problem}. Resuming unpickles Ray Tune's saved state, which runs code as you: "
+            "resume only from a --storage-path you trust like code, that no one else can write"
+        )
+
+
+@contextlib.contextmanager
+def restore_or_fail(resume: bool) -> Iterator[None]:
+    """While Tune starts, turn its log line about a saved state it could not load into an error.
+
+    Tune would log it and start the search over from nothing; with ``resume`` False this does nothing.
+
+    Raises:
+        ConfigError: Tune could not restore the saved state, with its reason.
+    """
+    if not resume:
+        yield
+        return
+
+    def fail(record: logging.LogRecord) -> bool:
+        if record.getMessage() != _RESTORE_FAILED:
+            return True
+        cause = record.exc_info[1] if record.exc_info else None
+        raise ConfigError(
+            f"--resume: Ray Tune could not restore the saved state of the search ({type(cause).__name__}: {cause}); "
+            "nothing was rerun. Resume from the --storage-path the search wrote, or start a new search"
+        )
+
+    tune_logger = logging.getLogger(_TUNE_CONTROLLER_LOGGER)
+    tune_logger.addFilter(fail)
+    try:
+        yield
+    finally:
+        tune_logger.removeFilter(fail)
 
 
 def resume_runs(
