@@ -64,6 +64,8 @@ def _evaluate(task: str, policy: Path, seeds: list[int], work: Path, recipe: lis
     processes = []
     for index, half in enumerate(halves):
         folder = work / f"evaluate-{index}"
+        if (folder / "evaluation.json").exists():  # kept from an earlier, interrupted run of the benchmark
+            continue
         folder.mkdir(parents=True, exist_ok=True)
         command = [AUTOAUG, "evaluate", str(policy), "--task", task,
                    "--seeds", *map(str, half), "--baselines", *BASELINES,
@@ -162,10 +164,13 @@ def run_task(
     name = f"quality-{task}"
     config = load_config(overrides={"task": task})
     searched = ("--task", task, "--tracking-uri", uri, *recipe, *search)
-    wall = _autoaug("search", *searched, "--name", name, log=work / "search.log")
+    client = MlflowClient(uri)
+    timing = work / "search_seconds.txt"  # a finished search is kept when the benchmark runs again
+    if not timing.exists():
+        timing.write_text(f"{_autoaug('search', *searched, '--name', name, log=work / 'search.log')}\n")
+    wall = float(timing.read_text())
     policy = work / f"{EXPORTED}.json"
     _autoaug("export", "--name", name, "--tracking-uri", uri, "-o", str(policy), log=work / "export.log")
-    client = MlflowClient(uri)
     parent = find_search(client, "autoaug", name)
     confirmation = json.loads(Path(client.download_artifacts(parent.info.run_id, CONFIRMATION_ARTIFACT, str(work)))
                               .read_text())
