@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from autoaug.config import SearchConfig
-from autoaug.data import TransferTask, get_task, load_folder_task
+from autoaug.modalities.image.data import TransferTask, get_task, load_folder_task
 from autoaug.errors import ConfigError
 from autoaug.policy import Policy, baseline_policies
 
@@ -17,7 +17,7 @@ __all__ = ["load_task", "select_baselines"]
 
 
 def load_task(config: SearchConfig) -> TransferTask:
-    """The transfer task of ``config``: a built-in task (see ``autoaug.data.list_tasks``) or the user's image folders.
+    """The transfer task of ``config``: a built-in task (see ``autoaug.modalities.image.data.list_tasks``) or the user's image folders.
 
     The same config (its ``seed`` included) always gives the same training subset and target split.
     """

@@ -30,9 +30,9 @@ from mlflow import MlflowClient
 from scipy.stats import spearmanr
 
 from autoaug.config import SearchConfig, load_config
-from autoaug.results import TrialRow
+from autoaug.results._rows import TrialRow
 from autoaug.search import SearchOutcome, prepare_search, run_search
-from autoaug.tracking import find_search, trial_runs
+from autoaug.records._search import find_search, trial_runs
 
 RESULTS = Path(__file__).resolve().parent / "results" / "diversity.json"
 MEASURED = ("screen_score", "affinity", "reference_loss_ratio", "diversity", "feature_relevance", "feature_diversity")

@@ -38,9 +38,9 @@ from mlflow import MlflowClient
 from scipy import stats
 
 from autoaug.config import load_config
-from autoaug.results import TrialRow, load_trial_rows
+from autoaug.results._rows import TrialRow, load_trial_rows
 from autoaug.search._scheduler import rungs
-from autoaug.tracking import CONFIRMATION_ARTIFACT, find_search
+from autoaug.records._search import CONFIRMATION_ARTIFACT, find_search
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
 BASELINES = ("none", "trivial_augment_wide", "rand_augment", "auto_augment")

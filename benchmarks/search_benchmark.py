@@ -25,7 +25,7 @@ from typing import Any
 from mlflow import MlflowClient
 
 from autoaug.config import load_config
-from autoaug.results import TrialRow, best_row
+from autoaug.results._rows import TrialRow, best_row
 from autoaug.search import SearchOutcome, prepare_search, run_search
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"

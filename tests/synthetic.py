@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from autoaug.data import ImageSet, TransferTask
+from autoaug.modalities.image.data import ImageSet, TransferTask
 
 COLOURS = ("red", "green", "blue")
 

@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 
 from autoaug.cli import build_parser, config_overrides, main
-from autoaug.commands import final_report
+from autoaug.cli._commands import final_report
 from autoaug.policy import baseline_policies, read_policy
-from autoaug.results import TrialRow
+from autoaug.results._rows import TrialRow
 from autoaug.search import SearchOutcome
-from autoaug.tracking import SearchTracker
+from autoaug.records._search import SearchTracker
 
 
 def _folder(root: Path, classes: dict[str, int]) -> Path:

@@ -28,7 +28,7 @@ from mlflow.entities import Run
 
 from autoaug.errors import ConfigError
 from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements
-from autoaug.tracking import (
+from autoaug.records._search import (
     TAG_BASELINE, TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID, find_search, trial_runs,
 )
 

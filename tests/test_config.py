@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autoaug.config import NAME_RULE, SearchConfig, load_config
-from autoaug.data import get_task
+from autoaug.modalities.image.data import get_task
 from autoaug.errors import ConfigError
 
 

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from autoaug.data import (
+from autoaug.modalities.image.data import (
     ImageSet,
     TransferTask,
     get_task,
@@ -21,8 +21,8 @@ from autoaug.data import (
     load_printed_task,
     render_printed_digits,
 )
-from autoaug.data import _printed, _tasks
-from autoaug.data._mnist import load_mnist_5k
+from autoaug.modalities.image.data import _printed, _tasks
+from autoaug.modalities.image.data._mnist import load_mnist_5k
 from autoaug.errors import ConfigError, DataError
 
 

@@ -16,16 +16,16 @@ import ray
 from mlflow import MlflowClient
 from PIL import Image
 
-from autoaug.backbone import resolve_weights
+from autoaug.modalities.image._backbone import resolve_weights
 from autoaug.cli import build_parser, evaluation_seeds, main
-from autoaug.data import load_digits_task
+from autoaug.modalities.image.data import load_digits_task
 from autoaug.errors import ConfigError
-from autoaug.evaluation import PolicyStats, SeedResult, check_seeds, compare, run_evaluation, summarise
-from autoaug.evaluation_report import comparisons, format_table
-from autoaug.evaluation_tracking import TAG_SOURCE_RUN, TAG_SOURCE_SEARCH
+from autoaug.evaluate._repeats import PolicyStats, SeedResult, check_seeds, compare, run_evaluation, summarise
+from autoaug.evaluate._report import comparisons, format_table
+from autoaug.records._evaluation import TAG_SOURCE_RUN, TAG_SOURCE_SEARCH
 from autoaug.policy import OpSpec, Policy, baseline_policies, save_policy
-from autoaug.tracking import TAG_ROLE, SearchTracker, find_search, read_policy, trial_runs
-from autoaug.train import Recipe
+from autoaug.records._search import TAG_ROLE, SearchTracker, find_search, read_policy, trial_runs
+from autoaug.modalities.image._train import Recipe
 
 TINY = ["--backbone", "test_resnet", "--weights", "none", "--train-size", "60", "--image-size", "16",
         "--epochs", "1"]
@@ -87,7 +87,7 @@ def test_bad_seeds_are_refused(seeds: list[int]) -> None:
 
 
 def test_training_and_scoring_import_no_orchestration() -> None:
-    code = "import sys, autoaug.evaluation; print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'mlflow', 'optuna'}))"
+    code = "import sys, autoaug.evaluate._repeats; print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'mlflow', 'optuna'}))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 

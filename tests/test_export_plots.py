@@ -17,10 +17,10 @@ from PIL import Image
 
 from autoaug.cli import main
 from autoaug.policy import OpSpec, Policy, baseline_policies, load_policy, read_policy, render_grid
-from autoaug.results import load_trial_rows, rows_to_csv
-from autoaug.search_plots import PLOTS_DIR, log_search_plots
-from autoaug.plots import PLOT_FILES
-from autoaug.tracking import SearchTracker, find_search
+from autoaug.results._rows import load_trial_rows, rows_to_csv
+from autoaug.records._plots import PLOTS_DIR, log_search_plots
+from autoaug.results._figures import PLOT_FILES
+from autoaug.records._search import SearchTracker, find_search
 
 BASELINES = baseline_policies()
 IMAGES = torch.randint(0, 256, (2, 3, 12, 12), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))

@@ -18,7 +18,7 @@ from PIL import Image
 
 from autoaug.cli import main
 from autoaug.policy import baseline_policies, save_policy
-from autoaug.tracking import DATA_REPORT, TAG_ROLE, find_search, trial_runs
+from autoaug.records._search import DATA_REPORT, TAG_ROLE, find_search, trial_runs
 
 AUTOAUG = str(Path(sys.executable).with_name("autoaug"))
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from autoaug.backbone import PretrainedWeights, build_model, resolve_weights
-from autoaug.data import TransferTask
+from autoaug.modalities.image._backbone import PretrainedWeights, build_model, resolve_weights
+from autoaug.modalities.image.data import TransferTask
 from autoaug.errors import MeasureError
 from autoaug.measures import affinity, diversity, feature_diversity, mmd, screen_score, total_variance
 from autoaug.policy import OpSpec, Policy
-from autoaug.reference import PolicyMeter, Reference, fit_reference, load_reference, reference_key, save_reference
-from autoaug.train import Recipe, finetune
+from autoaug.modalities.image._reference import PolicyMeter, Reference, fit_reference, load_reference, reference_key, save_reference
+from autoaug.modalities.image._train import Recipe, finetune
 from synthetic import COLOURS, colour_task
 
 RECIPE = Recipe(epochs=3, batch_size=32, lr=3e-3, seed=0, device="cpu", threads=1)

@@ -16,7 +16,7 @@ from autoaug.policy import baseline_policies
 from autoaug.search import recorded_config
 from autoaug.search._agreement import disagreements
 from autoaug.search._resume import restored_trials, tune_storage
-from autoaug.tracking import SearchTracker, find_search, prepare_store, trial_runs
+from autoaug.records._search import SearchTracker, find_search, prepare_store, trial_runs
 
 
 def _recorded_search(tracking_uri: str, name: str = "paused") -> SearchTracker:

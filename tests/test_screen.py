@@ -8,12 +8,12 @@ import io
 import optuna
 import pytest
 
-from autoaug.backbone import resolve_weights
-from autoaug.reference import Reference, fit_reference, measure_policies
+from autoaug.modalities.image._backbone import resolve_weights
+from autoaug.modalities.image._reference import Reference, fit_reference, measure_policies
 from autoaug.search._screen import Candidate, draw_candidates, enqueue_best, rank_candidates, screen_csv
 from autoaug.search._searcher import SCREEN_RANK
-from autoaug.space import SearchSpace
-from autoaug.train import Recipe
+from autoaug.search._space import SearchSpace
+from autoaug.modalities.image._train import Recipe
 from synthetic import colour_task
 
 RECIPE = Recipe(epochs=2, batch_size=32, lr=3e-3, seed=0, device="cpu", threads=1)

@@ -7,7 +7,7 @@ import pytest
 
 from autoaug.policy import baseline_policies
 from autoaug.search import PolicySearcher
-from autoaug.space import SearchSpace, load_space
+from autoaug.search._space import SearchSpace, load_space
 
 SPACE = SearchSpace(name="s", structure="sequence", ops=("rotate", "invert"))
 MULTI = (["val_accuracy", "affinity", "diversity"], ["max", "max", "max"])

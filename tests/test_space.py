@@ -7,7 +7,7 @@ import pytest
 
 from autoaug.errors import SpaceError
 from autoaug.policy import Policy, baseline_policies
-from autoaug.space import builtin_spaces, load_space
+from autoaug.search._space import builtin_spaces, load_space
 
 
 def _write(tmp_path: Path, text: str) -> str:

@@ -10,7 +10,7 @@ from mlflow import MlflowClient
 
 from autoaug.errors import ConfigError
 from autoaug.policy import OpSpec, Policy, baseline_policies
-from autoaug.tracking import (
+from autoaug.records._search import (
     DATA_REPORT, SearchTracker, filter_value, find_search, headline, prepare_store, trial_runs,
 )
 

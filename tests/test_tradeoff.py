@@ -7,8 +7,8 @@ import math
 import pytest
 
 from autoaug.errors import ConfigError
-from autoaug.results import TrialRow
-from autoaug.tradeoff import choose, knee, pareto_front, utopia_distances
+from autoaug.results._rows import TrialRow
+from autoaug.results._tradeoff import choose, knee, pareto_front, utopia_distances
 
 
 def row(name: str, accuracy: float, affinity: float | None = None, diversity: float | None = None,

@@ -6,10 +6,10 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from autoaug.backbone import build_model, resolve_weights
-from autoaug.data import ImageSet
+from autoaug.modalities.image._backbone import build_model, resolve_weights
+from autoaug.modalities.image.data import ImageSet
 from autoaug.errors import ConfigError, DataError
-from autoaug.train import EpochResult, Recipe, evaluate, finetune, finetune_and_test, predict
+from autoaug.modalities.image._train import EpochResult, Recipe, evaluate, finetune, finetune_and_test, predict
 from synthetic import COLOURS, colour_task, coloured
 
 CLASS_NAMES = COLOURS

@@ -10,8 +10,8 @@ Example:
 
 from __future__ import annotations
 
-# The op modules register their kernels on import.
-from autoaug.ops import _color, _degrade, _geometric, _morphology  # noqa: F401
+# The image ops register their kernels on import.
+from autoaug.ops import image  # noqa: F401
 from autoaug.ops._registry import Op, get_op, list_ops, register_op
 
 __all__ = ["Op", "get_op", "list_ops", "register_op"]

@@ -9,12 +9,12 @@ Example:
 
 from __future__ import annotations
 
-from autoaug.policy._baselines import CLASSIC_OPS, baseline_policies
 from autoaug.policy._metadata import PolicyMetadata
 from autoaug.policy._model import OpSpec, Policy, describe, load_policy, read_policy, save_policy
-from autoaug.policy._preview import render_grid
-from autoaug.policy._snippet import policy_to_snippet
-from autoaug.policy._transform import PolicyTransform
+from autoaug.modalities.image._baselines import CLASSIC_OPS, baseline_policies  # noqa: E402
+from autoaug.modalities.image._preview import render_grid  # noqa: E402
+from autoaug.modalities.image._snippet import policy_to_snippet  # noqa: E402
+from autoaug.modalities.image._transform import PolicyTransform  # noqa: E402
 
 __all__ = [
     "CLASSIC_OPS",

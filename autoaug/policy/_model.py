@@ -19,7 +19,7 @@ from autoaug.ops import Op, get_op
 from autoaug.policy._metadata import PolicyMetadata
 
 if TYPE_CHECKING:
-    from autoaug.policy._transform import PolicyTransform
+    from autoaug.modalities.image._transform import PolicyTransform
 
 FORMAT = "autoaug-policy"
 VERSION = 1
@@ -266,7 +266,7 @@ class Policy:
                 None uses torch's global generator (which DataLoader seeds per worker).
         """
         # Imported here because the transform module builds on this one.
-        from autoaug.policy._transform import PolicyTransform
+        from autoaug.modalities.image._transform import PolicyTransform
 
         return PolicyTransform(self, generator=generator)
 

@@ -9,7 +9,7 @@ import optuna
 from mlflow.entities import Run
 
 from autoaug.search._searcher import BASELINE_ATTR, DUPLICATE_ATTR, FAIL_REASON_ATTR, TUNE_TRIAL_ATTR
-from autoaug.tracking import TAG_BASELINE, TAG_OUTCOME, TAG_REASON, TAG_TRIAL_ID
+from autoaug.records._search import TAG_BASELINE, TAG_OUTCOME, TAG_REASON, TAG_TRIAL_ID
 
 OPTUNA_ARTIFACT = "optuna_trials.json"
 _OUTCOME = {"COMPLETE": "completed", "PRUNED": "pruned", "FAIL": "failed"}

@@ -15,8 +15,8 @@ from ray.tune.experiment import Trial
 
 from autoaug.policy import Policy, render_grid
 from autoaug.search._searcher import BASELINE_KEY, POLICY_KEY
-from autoaug.trainable import NODE_KEY, PRIMARY_METRIC
-from autoaug.tracking import TAG_NODE, TAG_RETRIES, SearchTracker
+from autoaug.search._trainable import NODE_KEY, PRIMARY_METRIC
+from autoaug.records._search import TAG_NODE, TAG_RETRIES, SearchTracker
 
 logger = logging.getLogger("autoaug.search")
 

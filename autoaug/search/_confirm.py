@@ -2,7 +2,7 @@
 
 Racing in its simplest form (as in SMAC's intensification and irace): after the search, the
 ``confirm_top`` best searched trials and the baselines are fine-tuned on ``confirm_seeds`` seeds
-that no trial used, all on the same seeds (paired), as Ray tasks. :func:`autoaug.selection.select`
+that no trial used, all on the same seeds (paired), as Ray tasks. :func:`autoaug.results._selection.select`
 then decides on their target-validation accuracy. Every repeat is an MLflow run nested under the
 trial it repeats; the decision lands on the parent run.
 """
@@ -15,17 +15,17 @@ from typing import Any
 
 import ray
 
-from autoaug.backbone import PretrainedWeights
-from autoaug.data import TransferTask
-from autoaug.evaluation import SeedResult, fine_tune_once
+from autoaug.modalities.image._backbone import PretrainedWeights
+from autoaug.modalities.image.data import TransferTask
+from autoaug.evaluate._repeats import SeedResult, fine_tune_once
 from autoaug.ops import Op
 from autoaug.policy import Policy
-from autoaug.results import TrialRow
-from autoaug.search._reference import remote_error
-from autoaug.selection import Selection, select
-from autoaug.trainable import ensure_ops
-from autoaug.tracking import SearchTracker, read_policy
-from autoaug.train import Recipe
+from autoaug.results._rows import TrialRow
+from autoaug.search._reference_stage import remote_error
+from autoaug.results._selection import Selection, select
+from autoaug.search._trainable import ensure_ops
+from autoaug.records._search import SearchTracker, read_policy
+from autoaug.modalities.image._train import Recipe
 
 SEED_OFFSET = 1000
 """Confirmation seeds are ``seed + 1000``, ``seed + 1001``, ...: apart from the search's own seed and from

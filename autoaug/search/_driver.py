@@ -20,28 +20,28 @@ from ray.tune import ResumeConfig
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from autoaug.backbone import PretrainedWeights, check_model_name, resolve_weights
+from autoaug.modalities.image._backbone import PretrainedWeights, check_model_name, resolve_weights
 from autoaug.config import SearchConfig
-from autoaug.data import TransferTask, describe_conversions
+from autoaug.modalities.image.data import TransferTask, describe_conversions
 from autoaug.inputs import load_task, select_baselines
 from autoaug.ops import Op, list_ops
 from autoaug.policy import Policy
-from autoaug.results import TrialRow, best_row, load_trial_rows, rows_to_csv
+from autoaug.results._rows import TrialRow, best_row, load_trial_rows, rows_to_csv
 from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements, optuna_view
 from autoaug.search._callback import TrackingCallback
 from autoaug.search._confirm import confirmation_seeds, run_confirmation
 from autoaug.search._ray_connect import connect_ray
-from autoaug.search._reference import prepare_reference, reference_cache_dir
+from autoaug.search._reference_stage import prepare_reference, reference_cache_dir
 from autoaug.search._resume import restore_or_fail, restored_trials, resume_runs, tune_storage
 from autoaug.search._scheduler import SearchedOnlyASHA, rungs
 from autoaug.search._screen import run_screen
 from autoaug.search._searcher import PolicySearcher
-from autoaug.search_plots import log_search_plots
-from autoaug.selection import Selection
-from autoaug.space import SearchSpace, load_space, resolve_space_path
-from autoaug.trainable import PRIMARY_METRIC, run_trial
-from autoaug.tracking import SearchTracker, check_store, read_policy, trial_runs
-from autoaug.train import Recipe
+from autoaug.records._plots import log_search_plots
+from autoaug.results._selection import Selection
+from autoaug.search._space import SearchSpace, load_space, resolve_space_path
+from autoaug.search._trainable import PRIMARY_METRIC, run_trial
+from autoaug.records._search import SearchTracker, check_store, read_policy, trial_runs
+from autoaug.modalities.image._train import Recipe
 
 logger = logging.getLogger("autoaug.search")
 

@@ -36,7 +36,7 @@ from autoaug.errors import ConfigError
 from autoaug.policy import Policy
 from autoaug.search._callback import TrialRecord, _failure_reason
 from autoaug.search._searcher import BASELINE_KEY, POLICY_KEY
-from autoaug.tracking import (
+from autoaug.records._search import (
     TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID, SearchTracker, find_search, local_store_dir,
     store_client, trial_runs,
 )

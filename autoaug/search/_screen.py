@@ -19,18 +19,18 @@ from typing import Any
 import optuna
 import ray
 
-from autoaug.backbone import PretrainedWeights
+from autoaug.modalities.image._backbone import PretrainedWeights
 from autoaug.config import SearchConfig
-from autoaug.data import TransferTask
+from autoaug.modalities.image.data import TransferTask
 from autoaug.ops import Op
 from autoaug.policy import Policy
-from autoaug.reference import Reference, measure_policies
-from autoaug.search._reference import remote_error
+from autoaug.modalities.image._reference import Reference, measure_policies
+from autoaug.search._reference_stage import remote_error
 from autoaug.search._searcher import SCREEN_RANK
-from autoaug.space import SearchSpace
-from autoaug.trainable import ensure_ops
-from autoaug.tracking import SearchTracker, headline
-from autoaug.train import Recipe
+from autoaug.search._space import SearchSpace
+from autoaug.search._trainable import ensure_ops
+from autoaug.records._search import SearchTracker, headline
+from autoaug.modalities.image._train import Recipe
 
 _COLUMNS = ("screen_score", "affinity", "reference_loss_ratio", "feature_relevance", "feature_diversity")
 

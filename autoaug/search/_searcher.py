@@ -9,7 +9,7 @@ from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
 from autoaug.policy import Policy
-from autoaug.space import SearchSpace
+from autoaug.search._space import SearchSpace
 
 BASELINE_KEY = "baseline"
 POLICY_KEY = "policy_json"

@@ -1,0 +1,197 @@
+"""The ``autoaug`` command line: search, trials, export, plots, evaluate, ui, ops, preview."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import typing
+from pathlib import Path
+from types import FrameType
+from typing import Any, Callable
+
+from autoaug.config import TASK_DEFAULTS, SearchConfig, check_name
+from autoaug.errors import AutoaugError
+from autoaug.results._tradeoff import PICKS
+
+DEFAULT_TRACKING_URI = SearchConfig.model_fields["tracking_uri"].default
+DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
+
+
+# Search settings that do not change how one policy is fine-tuned and scored.
+_SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address",
+                "grace_fraction", "reduction_factor", "confirm_top", "confirm_seeds")
+DEFAULT_REPEATS = 3
+# Commands that close their MLflow runs when interrupted; for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
+_SIGTERM_AS_CTRL_C = ("search", "evaluate")
+
+
+def search_name(value: str) -> str:
+    """argparse type of every flag that names a search: the one name rule of the config's ``name``."""
+    try:
+        return check_name(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """One flag per :class:`SearchConfig` field; unset flags leave the file or default value alone."""
+    for name, field in SearchConfig.model_fields.items():
+        if name == "version" or name in skip:
+            continue
+        flag = "--" + name.replace("_", "-")
+        default = "the task's" if name in TASK_DEFAULTS else field.default
+        help_text = f"{field.description} (default: {default})"
+        args = typing.get_args(field.annotation)
+        if field.annotation is bool:
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif typing.get_origin(field.annotation) is tuple:
+            parser.add_argument(flag, dest=name, nargs="*", default=None, metavar=name.upper(), help=help_text)
+        else:
+            scalar = field.annotation if not args else next(a for a in args if a is not type(None))
+            kind = search_name if name == "name" else scalar if scalar in (int, float) else str
+            parser.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
+
+
+def _add_store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="MLflow tracking URI (default: %(default)s)")
+    parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="MLflow experiment (default: %(default)s)")
+
+
+def _add_search_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", type=search_name, help="search name (default: the latest search)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="autoaug", description="Search augmentation policies for fine-tuning pre-trained backbones."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    search = commands.add_parser(
+        "search",
+        help="run a policy search (no arguments: the built-in offline digits task)",
+        description="Fine-tune a pre-trained timm backbone under proposed policies on Ray, score each on clean "
+        "target-domain validation data and record every trial in MLflow. Flags override --config.",
+    )
+    search.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
+    search.add_argument("--resume", metavar="NAME", type=search_name, help="continue the stopped search NAME with "
+                        "its recorded settings (only --address, --tracking-uri, --experiment, --storage-path, "
+                        "--concurrency and --max-failures may change)")
+    _add_config_flags(search)
+
+    trials = commands.add_parser("trials", help="ranked table of a search's trials")
+    _add_search_name(trials)
+    trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20")
+    _add_store_flags(trials)
+
+    export = commands.add_parser(
+        "export", help="write the best (or a trade-off) policy as JSON plus a torchvision-only snippet"
+    )
+    _add_search_name(export)
+    export.add_argument("-o", "--output", type=Path, default=Path("best_policy.json"), help="default: %(default)s")
+    export.add_argument("--pick", choices=PICKS, default="best", help="best: highest target val accuracy; pareto: "
+                        "the most accurate trial on the affinity-diversity Pareto front; knee: the front point "
+                        "closest to the utopia point after min-max normalisation (default: %(default)s)")
+    _add_store_flags(export)
+
+    plots = commands.add_parser("plots", help="write a search's plots as PNG files")
+    _add_search_name(plots)
+    plots.add_argument("-o", "--output", type=Path, default=Path("plots"), help="folder (default: %(default)s)")
+    _add_store_flags(plots)
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="prove a policy: fine-tune under it and under the baselines over several seeds, score held-out test data",
+        description="Fine-tune with each POLICY and with the baselines on the search's recipe (--config and the "
+        "flags below, as for autoaug search), repeat over seeds, and report held-out target test accuracy as "
+        "mean ± std (terminal table, JSON, plot, MLflow run tagged autoaug.role=evaluation).",
+    )
+    evaluate.add_argument("policies", nargs="+", type=Path, metavar="POLICY", help="policy JSON file(s), e.g. "
+                          "from autoaug export; each is labelled by its file name without .json")
+    evaluate.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
+    evaluate.add_argument("--baselines", nargs="*", metavar="BASELINE", help="baselines to compare with "
+                          "(default: all of none, trivial_augment_wide, rand_augment, auto_augment)")
+    seeds = evaluate.add_mutually_exclusive_group()
+    seeds.add_argument("--seeds", nargs="+", type=int, metavar="SEED", help="fine-tuning seeds (default: the "
+                       f"{DEFAULT_REPEATS} after --seed, which a search trains with); --seed keeps fixing the data split")
+    seeds.add_argument("--repeats", type=int, metavar="N", help="use the N seeds after --seed")
+    evaluate.add_argument("--output-json", type=Path, default=Path("evaluation.json"), help="default: %(default)s")
+    evaluate.add_argument("--plot", type=Path, default=Path("evaluation.png"), help="default: %(default)s")
+    _add_config_flags(evaluate, skip=_SEARCH_ONLY)
+
+    ui = commands.add_parser("ui", help="open the MLflow UI on the search records")
+    ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "
+                    "the records to the network)")
+    ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
+    ui.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="default: %(default)s")
+
+    ops = commands.add_parser("ops", help="list augmentation ops and their magnitude ranges")
+    ops.add_argument("pattern", nargs="?", default="*", help="glob over op names (default: all)")
+
+    preview = commands.add_parser("preview", help="write a PNG grid of a policy applied to sample images")
+    preview.add_argument("policy", type=Path, help="policy JSON file (e.g. from autoaug export)")
+    preview.add_argument("-o", "--output", type=Path, default=Path("preview.png"), help="default: %(default)s")
+    preview.add_argument("--images", type=Path, help="image folder <dir>/<class>/* (default: built-in digits)")
+    preview.add_argument("--samples", type=int, default=8, help="augmented draws per image (default: %(default)s)")
+    preview.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here so that `--help` and argument errors answer without loading torch and Ray.
+    from autoaug.cli import _commands as commands
+
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, args.command)
+    return handler(args)
+
+
+def _ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """Do what Ctrl-C would do now: Ray Tune's handler while a search runs (stop, save, return), else interrupt."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:  # SIGINT ignored, as in some background jobs: SIGTERM still stops
+        raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``autoaug`` console script.
+
+    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search`` and
+    ``evaluate``, by SIGTERM (their MLflow runs are closed first).
+    """
+    args = build_parser().parse_args(argv)
+    if args.command in _SIGTERM_AS_CTRL_C:
+        signal.signal(signal.SIGTERM, _ctrl_c)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except AutoaugError as exc:
+        print(f"autoaug {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"autoaug {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def evaluation_seeds(args: argparse.Namespace, search_seed: int) -> tuple[int, ...]:
+    """The seeds ``autoaug evaluate`` fine-tunes with: ``--seeds``, else the ``--repeats`` seeds after ``search_seed``.
+
+    The search trained every trial with ``search_seed`` and picked its best policy at that seed, so by
+    default the evaluation leaves it out.
+    """
+    if args.seeds:
+        return tuple(args.seeds)
+    repeats = DEFAULT_REPEATS if args.repeats is None else args.repeats
+    return tuple(range(search_seed + 1, search_seed + 1 + repeats))
+
+
+def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The search flags that were given, keyed by config field."""
+    return {name: getattr(args, name) for name in SearchConfig.model_fields if getattr(args, name, None) is not None}

@@ -1,0 +1,1 @@
+"""Proving a policy: fine-tunes under it and the baselines over several seeds, reported and recorded."""

@@ -1,0 +1,1 @@
+"""Modalities: each kind of input data (images, ...) behind one interface."""

@@ -1,0 +1,1 @@
+"""The image modality: image data, timm backbones, torchvision v2 transforms."""

@@ -1,0 +1,123 @@
+"""The task registry: ``register_task`` fills it, ``get_task`` and ``list_tasks`` read it.
+
+This module imports neither torch nor the loaders, so the configuration and the command line can
+name and check tasks cheaply; a built-in task's loader is imported when it is first called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from autoaug.errors import ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from autoaug.modalities.image.data._imageset import TransferTask
+
+__all__ = ["BuiltinTask", "TaskLoader", "get_task", "list_tasks", "register_task"]
+
+TaskLoader = Callable[..., "TransferTask"]
+"""``loader(image_size=..., train_size=..., val_fraction=..., seed=...) -> TransferTask``."""
+
+_TASKS: dict[str, BuiltinTask] = {}
+
+
+@dataclass(frozen=True)
+class BuiltinTask:
+    """A named task the configuration can ask for: its loader and its defaults.
+
+    Attributes:
+        name: Registry name, the value of ``--task``.
+        description: What the source and the target are, in a line.
+        epochs: Fine-tuning epochs used when the configuration does not set ``epochs``.
+        train_size: Training images used when the configuration does not set ``train_size``.
+        loader: Builds the task from ``image_size``, ``train_size``, ``val_fraction`` and ``seed``
+            (keyword arguments); the same arguments must give the same task.
+    """
+
+    name: str
+    description: str
+    epochs: int
+    train_size: int
+    loader: TaskLoader
+
+    def load(self, image_size: int, train_size: int, val_fraction: float, seed: int) -> TransferTask:
+        """Builds the task's data with these settings."""
+        return self.loader(image_size=image_size, train_size=train_size, val_fraction=val_fraction, seed=seed)
+
+
+def register_task(
+    name: str, *, description: str, epochs: int, train_size: int
+) -> Callable[[TaskLoader], TaskLoader]:
+    """Register a loader as the task ``name``; use it as a decorator.
+
+    Args:
+        name: Unique task name ('folders' is taken by the image-folder task).
+        description: What the source and the target are, in a line.
+        epochs: Default fine-tuning epochs for the task.
+        train_size: Default number of training images for the task.
+
+    Returns:
+        A decorator that registers the loader and returns it unchanged.
+
+    Raises:
+        ConfigError: If the name is taken or a default is below 1.
+
+    Example:
+        >>> from autoaug.modalities.image.data import load_digits_task
+        >>> @register_task("tiny-digits", description="100 MNIST scans to 8 px digits", epochs=1, train_size=100)
+        ... def load_tiny_digits(image_size, train_size, val_fraction, seed):
+        ...     return load_digits_task(image_size, train_size, val_fraction, seed)
+    """
+    if not name or not isinstance(name, str) or name == "folders":
+        raise ConfigError(f"task name must be a non-empty string other than 'folders', got {name!r}")
+    if epochs < 1 or train_size < 1:
+        raise ConfigError(f"task {name!r}: epochs and train_size must be at least 1, got {epochs} and {train_size}")
+
+    def decorator(loader: TaskLoader) -> TaskLoader:
+        if name in _TASKS:
+            raise ConfigError(f"task {name!r} is already registered ({_TASKS[name].description}); choose another name")
+        _TASKS[name] = BuiltinTask(name, description, epochs, train_size, loader)
+        return loader
+
+    return decorator
+
+
+def get_task(name: str) -> BuiltinTask:
+    """Return the registered task ``name``.
+
+    Raises:
+        ConfigError: If no such task exists; the message names close matches and the known tasks.
+    """
+    if isinstance(name, str) and name in _TASKS:
+        return _TASKS[name]
+    raise ConfigError(f"unknown task {name!r}{did_you_mean(name, _TASKS)}; built-in tasks: {', '.join(_TASKS)}")
+
+
+def list_tasks() -> list[BuiltinTask]:
+    """Return the registered tasks in the order they were registered."""
+    return list(_TASKS.values())
+
+
+def _deferred(module: str, function: str) -> TaskLoader:
+    """A loader that imports ``module`` (and so torch) only when it is called."""
+
+    def load(**settings: object) -> TransferTask:
+        return getattr(importlib.import_module(module), function)(**settings)
+
+    return load
+
+
+# name, loader module and function, default epochs and train_size, description
+_BUILTIN_TASKS = (
+    ("digits", "autoaug.modalities.image.data._digits", "load_digits_task", 2, 2000,
+     "domain shift: MNIST scans (28 px) to scikit-learn's 8 px digits from another scanner"),
+    ("printed", "autoaug.modalities.image.data._printed", "load_printed_task", 8, 500,
+     "sim-to-real: digits rendered from fonts to real handwritten MNIST digits"),
+    ("mnist-fewshot", "autoaug.modalities.image.data._fewshot", "load_mnist_fewshot_task", 24, 250,
+     "few-shot, in-domain: 25 MNIST digits per class to train on, the rest of MNIST-5k to score"),
+)  # fmt: skip
+for _name, _module, _function, _epochs, _train_size, _description in _BUILTIN_TASKS:
+    register_task(_name, description=_description, epochs=_epochs, train_size=_train_size)(_deferred(_module, _function))

@@ -1,0 +1,1 @@
+"""MLflow records: searches and evaluations, written and read back."""

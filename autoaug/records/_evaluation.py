@@ -1,0 +1,128 @@
+"""MLflow record of an evaluation: one run (tag ``autoaug.role`` = ``evaluation``) in the searches' experiment.
+
+Written from the one process that runs the evaluation, so a sqlite store is never opened concurrently.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.entities import Run, RunStatus
+
+from autoaug.evaluate._repeats import Comparison, PolicyStats, SeedResult
+from autoaug.policy import Policy, describe
+from autoaug.records._search import (
+    TAG_ROLE, TAG_SEARCH, filter_value, metric_batch, open_experiment, param_batch, read_policy, store_client,
+)
+
+__all__ = [
+    "EVALUATION_JSON",
+    "EVALUATION_PLOT",
+    "EVALUATION_TABLE",
+    "TAG_SOURCE_RUN",
+    "TAG_SOURCE_SEARCH",
+    "EvaluationTracker",
+    "find_policy_source",
+    "metric_key",
+    "source_line",
+]
+
+TAG_SOURCE_RUN = "autoaug.source_run_id"
+TAG_SOURCE_SEARCH = "autoaug.source_search"
+EVALUATION_JSON = "evaluation.json"
+EVALUATION_PLOT = "evaluation.png"
+EVALUATION_TABLE = "evaluation.txt"
+_NOTE = "mlflow.note.content"  # the run's description, shown as Markdown in the MLflow UI
+
+
+def metric_key(*parts: str) -> str:
+    """An MLflow metric name from labels that may hold characters MLflow rejects."""
+    return "/".join(re.sub(r"[^A-Za-z0-9_.\- ]", "_", part) for part in parts)
+
+
+def _without_name(policy: Policy) -> dict[str, Any]:
+    return {key: value for key, value in policy.to_dict().items() if key != "name"}
+
+
+def find_policy_source(client: MlflowClient, experiment_id: str, policy: Policy) -> Run | None:
+    """The latest trial run of any search in the experiment that ran exactly ``policy`` (name aside)."""
+    summary = describe(policy)[:5000]
+    runs = client.search_runs(
+        [experiment_id], f"tags.`{TAG_ROLE}` = {filter_value('trial')}", order_by=["attributes.start_time DESC"], max_results=5000
+    )
+    for run in runs:
+        if run.data.tags.get("policy") == summary and _without_name(read_policy(client, run)) == _without_name(policy):
+            return run
+    return None
+
+
+def source_line(label: str, run: Run) -> str:
+    """Where the policy labelled ``label`` comes from, in words."""
+    return f"{label} is trial {run.info.run_name} ({run.info.run_id}) of search {run.data.tags.get(TAG_SEARCH)!r}"
+
+
+class EvaluationTracker:
+    """Writes one evaluation run: opened before the first fine-tune, a metric per fine-tune, closed with the report.
+
+    Example:
+        >>> tracker = EvaluationTracker("sqlite:///mlruns/mlflow.db", "autoaug", "evaluate-best")  # doctest: +SKIP
+    """
+
+    def __init__(self, tracking_uri: str, experiment: str, run_name: str) -> None:
+        self.client = store_client(tracking_uri)
+        self.tracking_uri = self.client.tracking_uri
+        self.experiment_id = open_experiment(self.client, experiment, create=True)
+        self.run_name = run_name
+        self.run_id = ""
+        self._links: list[str] = []
+
+    def start(self, params: dict[str, Any], policies: dict[str, Policy], sources: dict[str, Run]) -> str:
+        """Open the run with its settings, the policies (``policies/<label>.json``) and links to their source trials."""
+        tags = {TAG_ROLE: "evaluation"}
+        if sources:
+            tags[TAG_SOURCE_RUN] = ",".join(run.info.run_id for run in sources.values())
+            tags[TAG_SOURCE_SEARCH] = ",".join(run.data.tags.get(TAG_SEARCH, "") for run in sources.values())
+        self._links = [source_line(label, run) for label, run in sources.items()]
+        self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
+        self.client.log_batch(self.run_id, params=param_batch(params))
+        for label, policy in policies.items():
+            self.client.log_text(self.run_id, policy.to_json(), f"policies/{label}.json")
+        return self.run_id
+
+    def log_result(self, result: SeedResult) -> None:
+        """One fine-tune's scores, under the policy's label, with the seed as the step."""
+        values = {"test_accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "seconds": result.seconds}
+        keyed = {metric_key(name, result.policy): value for name, value in values.items()}
+        self.client.log_batch(self.run_id, metrics=metric_batch(keyed, step=result.seed))
+
+    def finish(
+        self, stats: Sequence[PolicyStats], compared: Sequence[Comparison], table: str, record_json: str, plot: Path
+    ) -> None:
+        """Record means, stds and gaps, the table (also as the run's description), the JSON and the plot; close."""
+        metrics = {}
+        for s in stats:
+            metrics[metric_key("test_accuracy_mean", s.policy)] = s.mean
+            metrics[metric_key("test_accuracy_std", s.policy)] = s.std
+        for c in compared:
+            metrics[metric_key("gap", f"{c.policy}_vs_{c.baseline}")] = c.gap
+        finite = {key: value for key, value in metrics.items() if not math.isnan(value)}
+        self.client.log_batch(self.run_id, metrics=metric_batch(finite, step=0))
+        self.client.set_tag(self.run_id, _NOTE, "\n\n".join([f"```\n{table}\n```", *self._links]))
+        self.client.log_text(self.run_id, table, EVALUATION_TABLE)
+        self.client.log_text(self.run_id, record_json, EVALUATION_JSON)
+        with tempfile.TemporaryDirectory() as folder:
+            # Stored under a fixed name, whatever the local file is called.
+            self.client.log_artifact(self.run_id, shutil.copyfile(plot, Path(folder) / EVALUATION_PLOT))
+        self.client.set_terminated(self.run_id, "FINISHED")
+
+    def stop(self, status: str) -> None:
+        """Close an unfinished run as ``FAILED`` or ``KILLED``."""
+        if self.run_id:
+            self.client.set_terminated(self.run_id, RunStatus.to_string(RunStatus.from_string(status)))

@@ -1,0 +1,56 @@
+"""A recorded search's plots: read from MLflow, saved to a folder, or logged on its parent run."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities import Run
+from PIL import Image
+
+from autoaug.results._figures import write_plots
+from autoaug.results._rows import TrialRow, best_row, load_trial_rows
+
+logger = logging.getLogger("autoaug.plots")
+
+PLOTS_DIR = "plots"
+SAMPLES_ARTIFACT = "augmented_samples.png"
+
+
+def best_samples(client: MlflowClient, row: TrialRow | None) -> Image.Image | None:
+    """The sample grid recorded on a trial's run, or None when it has none."""
+    if row is None or SAMPLES_ARTIFACT not in {item.path for item in client.list_artifacts(row.run_id)}:
+        return None
+    with tempfile.TemporaryDirectory() as folder:
+        path = client.download_artifacts(row.run_id, SAMPLES_ARTIFACT, folder)
+        with Image.open(path) as image:
+            return image.copy()
+
+
+def save_search_plots(
+    client: MlflowClient, parent: Run, folder: Path, rows: list[TrialRow] | None = None
+) -> list[Path]:
+    """Write the search's plots into ``folder`` (rows are read from MLflow unless given).
+
+    Example:
+        >>> save_search_plots(client, find_search(client, "autoaug"), Path("plots"))  # doctest: +SKIP
+    """
+    rows = load_trial_rows(client, parent) if rows is None else rows
+    best = best_row(rows)
+    return write_plots(rows, best, best_samples(client, best), folder, title=parent.info.run_name)
+
+
+def log_search_plots(client: MlflowClient, parent_run_id: str, rows: list[TrialRow]) -> None:
+    """Log the plots under ``plots/`` on the search's parent run.
+
+    Never raises: a search must not fail because a picture could not be drawn, so any error is
+    logged as a warning instead.
+    """
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            save_search_plots(client, client.get_run(parent_run_id), Path(folder), rows)
+            client.log_artifacts(parent_run_id, folder, PLOTS_DIR)
+    except Exception as exc:  # noqa: BLE001 - plotting is best effort by design
+        logger.warning("no plots on the search run %s: %s: %s", parent_run_id, type(exc).__name__, exc)

@@ -1,0 +1,1 @@
+"""Results as plain data: trial rows, the trade-off between measures, selection, figures."""
