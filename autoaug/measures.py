@@ -16,6 +16,7 @@ import math
 import torch
 
 from autoaug.errors import MeasureError
+from autoaug.vocabulary import MEASURES
 
 __all__ = [
     "BANDWIDTH_SCALES",
@@ -30,9 +31,6 @@ __all__ = [
     "screen_score",
     "total_variance",
 ]
-
-MEASURES = ("affinity", "diversity", "feature_relevance", "feature_diversity")
-"""The names every trial's measures are recorded under."""
 
 # Several kernel widths around the median distance: one width alone misses shifts at other scales.
 BANDWIDTH_SCALES = (0.5, 1.0, 2.0)

@@ -1,4 +1,6 @@
-"""Augmentation ops: a registry of kernels, each with the real range its magnitude maps onto.
+"""Augmentation ops: registries of kernels per modality, each op with the real range its magnitude maps onto.
+
+The image modality's ops (``autoaug.ops.image``) and stock transforms register on import.
 
 Example:
     >>> from autoaug.ops import get_op, list_ops
@@ -10,8 +12,17 @@ Example:
 
 from __future__ import annotations
 
-# The image ops register their kernels on import.
-from autoaug.ops import image  # noqa: F401
-from autoaug.ops._registry import Op, get_op, list_ops, register_op
+from autoaug.ops import image  # noqa: F401  (registers the image ops)
+from autoaug.ops._registry import Op, check_op_name, get_op, list_ops, register_op
+from autoaug.ops._stock import StockTransform, get_stock_transform, register_stock_transform
 
-__all__ = ["Op", "get_op", "list_ops", "register_op"]
+__all__ = [
+    "Op",
+    "StockTransform",
+    "check_op_name",
+    "get_op",
+    "get_stock_transform",
+    "list_ops",
+    "register_op",
+    "register_stock_transform",
+]

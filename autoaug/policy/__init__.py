@@ -1,32 +1,33 @@
-"""Augmentation policies: plain, versioned data that builds into a torchvision v2 transform.
+"""Augmentation policies as plain, versioned data: what to apply, never how (the modality builds it).
 
 Example:
-    >>> from autoaug.policy import OpSpec, Policy, read_policy, save_policy
+    >>> from autoaug.policy import OpSpec, Policy, describe
     >>> policy = Policy("subpolicies", sub_policies=((OpSpec("downscale", 0.7, 0.8),),))
-    >>> save_policy(policy, "best.json")  # doctest: +SKIP
-    >>> transform = read_policy("best.json").build()  # doctest: +SKIP
+    >>> describe(policy)
+    'subpolicies: [downscale(p=0.7,m=0.8)]'
 """
 
 from __future__ import annotations
 
+from autoaug.policy._describe import describe, headline
+from autoaug.policy._files import read_policy, save_policy
 from autoaug.policy._metadata import PolicyMetadata
-from autoaug.policy._model import OpSpec, Policy, describe, load_policy, read_policy, save_policy
-from autoaug.modalities.image._baselines import CLASSIC_OPS, baseline_policies  # noqa: E402
-from autoaug.modalities.image._preview import render_grid  # noqa: E402
-from autoaug.modalities.image._snippet import policy_to_snippet  # noqa: E402
-from autoaug.modalities.image._transform import PolicyTransform  # noqa: E402
+from autoaug.policy._model import MAX_NUM_OPS, OpSpec, Policy
+from autoaug.policy._plan import Plan, plan
+from autoaug.policy._structures import STRUCTURES, Structure, get_structure
 
 __all__ = [
-    "CLASSIC_OPS",
+    "MAX_NUM_OPS",
+    "STRUCTURES",
     "OpSpec",
+    "Plan",
     "Policy",
     "PolicyMetadata",
-    "PolicyTransform",
-    "baseline_policies",
+    "Structure",
     "describe",
-    "load_policy",
-    "policy_to_snippet",
+    "get_structure",
+    "headline",
+    "plan",
     "read_policy",
-    "render_grid",
     "save_policy",
 ]

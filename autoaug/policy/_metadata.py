@@ -8,9 +8,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from autoaug.errors import PolicyError
+from autoaug.vocabulary import (
+    AFFINITY,
+    DIVERSITY,
+    FEATURE_DIVERSITY,
+    FEATURE_RELEVANCE,
+    TEST_ACCURACY,
+    VAL_ACCURACY,
+)
 
 METADATA_VERSION = 1
-SCORES = ("val_accuracy", "test_accuracy", "affinity", "diversity", "feature_relevance", "feature_diversity")
+SCORES = (VAL_ACCURACY, TEST_ACCURACY, AFFINITY, DIVERSITY, FEATURE_RELEVANCE, FEATURE_DIVERSITY)
 # The confirmation stage's paired gap to the best baseline (mean, std, 95% interval) over fresh seeds.
 GAP_SCORES = ("gap_mean", "gap_std", "gap_ci_low", "gap_ci_high")
 _TEXTS = ("search", "trial", "run_id", "pick", "best_baseline", "verdict")
@@ -23,7 +31,7 @@ class PolicyMetadata:
     After a confirmation stage it also holds the paired gap of the policy's target-validation
     accuracy to ``best_baseline`` over ``confirm_seeds`` fresh seeds (``gap_*``) and the verdict.
 
-    Metadata never changes what the policy does; :meth:`Policy.build` ignores it.
+    Metadata never changes what the policy does; building the augmentation ignores it.
 
     Example:
         >>> PolicyMetadata(search="digits-v1", trial="trial-004", pick="knee", val_accuracy=0.51).affinity is None

@@ -1,0 +1,31 @@
+"""Policy files: write one, read one back (validated, never more than a policy file's size)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autoaug.errors import PolicyError
+from autoaug.policy._model import MAX_POLICY_BYTES, TOO_LARGE, Policy
+
+
+def save_policy(policy: Policy, path: str | Path) -> None:
+    """Write ``policy`` as a JSON policy file."""
+    Path(path).write_text(policy.to_json(), encoding="utf-8")
+
+
+def read_policy(path: str | Path) -> Policy:
+    """Read and validate a JSON policy file (a version-1 file, which names no modality, is an image policy).
+
+    Raises:
+        PolicyError: If the file cannot be read, is larger than :data:`MAX_POLICY_BYTES`, or is not a valid
+            policy; the message names the file.
+    """
+    try:
+        with Path(path).open("rb") as file:
+            raw = file.read(MAX_POLICY_BYTES + 1)  # never more: the file may be anything
+        if len(raw) > MAX_POLICY_BYTES:
+            raise PolicyError(f"{path}: {TOO_LARGE}")
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"{path}: cannot read the policy file ({error})") from None
+    return Policy.from_json(text, source=str(path))
