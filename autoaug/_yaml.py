@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,15 +32,20 @@ def describe_validation_error(exc: pydantic.ValidationError, source: str) -> str
     return "\n".join(lines)
 
 
-def validate(model: type[ModelT], data: Any, source: str, error: type[AutoaugError]) -> ModelT:
-    """Validate ``data`` into ``model``, raising ``error`` that names the source and each bad field."""
+def validate(
+    model: type[ModelT], data: Any, source: str, error: type[AutoaugError], allowed: Iterable[str] | None = None
+) -> ModelT:
+    """Validate ``data`` into ``model``, raising ``error`` that names the source and each bad field.
+
+    The message lists the ``allowed`` keys (default: the model's fields).
+    """
     if not isinstance(data, dict):
         raise error(f"{source}: expected a mapping of keys to values, got {type(data).__name__}")
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        allowed = ", ".join(model.model_fields)
-        raise error(f"{describe_validation_error(exc, source)}\n(allowed keys: {allowed})") from None
+        keys = ", ".join(model.model_fields if allowed is None else allowed)
+        raise error(f"{describe_validation_error(exc, source)}\n(allowed keys: {keys})") from None
 
 
 def read_yaml(path: Path, error: type[AutoaugError]) -> Any:

@@ -1,15 +1,57 @@
-"""Search configuration: a versioned YAML file and CLI flags, validated once into a frozen model."""
+"""Configuration: typed groups of settings (data, model, training, search, cluster, store) read once.
+
+Example:
+    >>> from autoaug.config import load_config
+    >>> config = load_config(overrides={"epochs": 1})
+    >>> config.training.epochs, config.recipe.epochs, config.resources
+    (1, 1, {'cpu': 1.0, 'gpu': 0.0})
+"""
 
 from __future__ import annotations
 
+from autoaug.config._load import config_from, load_config
 from autoaug.config._model import (
     BUILTIN_TASKS,
+    FOLDERS,
+    GROUPS,
     NAME_PATTERN,
     NAME_RULE,
+    RESUMABLE_GROUPS,
+    SETTING_GROUP,
     TASK_DEFAULTS,
+    ClusterConfig,
+    DataConfig,
+    ModelConfig,
     SearchConfig,
+    SearchSettings,
+    Settings,
+    StoreConfig,
+    TrainingConfig,
     check_name,
-    load_config,
+    nest,
 )
+from autoaug.config._recipe import Recipe
 
-__all__ = ["BUILTIN_TASKS", "NAME_PATTERN", "NAME_RULE", "TASK_DEFAULTS", "SearchConfig", "check_name", "load_config"]
+__all__ = [
+    "BUILTIN_TASKS",
+    "FOLDERS",
+    "GROUPS",
+    "NAME_PATTERN",
+    "NAME_RULE",
+    "RESUMABLE_GROUPS",
+    "SETTING_GROUP",
+    "TASK_DEFAULTS",
+    "ClusterConfig",
+    "DataConfig",
+    "ModelConfig",
+    "Recipe",
+    "SearchConfig",
+    "SearchSettings",
+    "Settings",
+    "StoreConfig",
+    "TrainingConfig",
+    "check_name",
+    "config_from",
+    "load_config",
+    "nest",
+]

@@ -1,6 +1,8 @@
-"""Search configuration: a versioned YAML file and CLI flags, validated once into a frozen model.
+"""Search configuration: typed groups of settings, validated once into a frozen model.
 
-Precedence is CLI flag > config file > default. Relative paths in a file are taken relative to it.
+Each setting has one name, unique across groups: the key of a version-1 (flat) file, the flag
+(``--name-with-dashes``) and the key inside its group in a version-2 file. Each command declares
+the groups it accepts (``autoaug evaluate`` takes what shapes a fine-tune, not what steers a search).
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from typing import Any, Literal
 import pydantic
 from pydantic import Field
 
-from autoaug._yaml import FrozenModel, read_yaml, validate
-from autoaug.modalities.image.data import get_task, list_tasks
+from autoaug._yaml import FrozenModel
+from autoaug.config._recipe import Recipe
 from autoaug.errors import ConfigError
+from autoaug.tasks import get_task, list_tasks
+from autoaug.vocabulary import DEFAULT_MODALITY
 
-BUILTIN_TASKS = tuple(task.name for task in list_tasks())
-"""The built-in tasks registered when this module was imported (``autoaug.modalities.image.data.list_tasks`` has them all)."""
+BUILTIN_TASKS = tuple(task.name for task in list_tasks(DEFAULT_MODALITY))
+"""The built-in image tasks registered when this module was imported (``autoaug.tasks.list_tasks`` has them all)."""
 TASK_DEFAULTS = ("epochs", "train_size")
-"""Settings that default to the task's own values (see :class:`autoaug.modalities.image.data.BuiltinTask`) when not given."""
+"""Settings that default to the task's own values (see :class:`autoaug.tasks.BuiltinTask`) when not given."""
+FOLDERS = "folders"
+"""The task of the user's own image folders."""
 _FOLDERS_DEFAULTS = {"epochs": 2, "train_size": 2000}
-_PATH_FIELDS = ("train_dir", "val_dir", "test_dir")
 # Search names become MLflow tags, filter values and folder names (Tune's state): no path tricks, no quotes.
 NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}"
 NAME_RULE = "1 to 100 letters, digits, '_', '-' and '.', the first not '.' or '-'"
@@ -42,20 +47,32 @@ def check_name(value: str) -> str:
 
 def _per_task(setting: str) -> str:
     """The default of ``setting`` for each task, for help texts: ``digits 2, ..., folders 2``."""
-    values = [f"{task.name} {getattr(task, setting)}" for task in list_tasks()]
-    return ", ".join([*values, f"folders {_FOLDERS_DEFAULTS[setting]}"])
+    values = [f"{task.name} {getattr(task, setting)}" for task in list_tasks(DEFAULT_MODALITY)]
+    return ", ".join([*values, f"{FOLDERS} {_FOLDERS_DEFAULTS[setting]}"])
 
 
-class SearchConfig(FrozenModel):
-    """Everything one search needs. Defaults run the built-in offline ``digits`` task.
+class Settings(FrozenModel):
+    """A group of settings; YAML's ``true`` is no number and ``1.0`` no whole number (pydantic would take both)."""
 
-    ``epochs`` and ``train_size`` left out take the task's defaults (:data:`TASK_DEFAULTS`).
-    """
+    @pydantic.field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
+        annotation = cls.model_fields[str(info.field_name)].annotation
+        kinds = set(typing.get_args(annotation)) or {annotation}
+        numeric = kinds & {int, float} or all(type(kind) is int for kind in kinds)  # Literal[1, 2] gives {1, 2}
+        if isinstance(value, bool) and numeric:
+            raise ValueError(f"expected a number, got {value!r}")
+        if isinstance(value, float) and int in kinds and float not in kinds:
+            raise ValueError(f"expected a whole number such as {value:.0f}, got {value!r}")
+        return value
 
-    version: Literal[1] = 1
-    name: str | None = Field(None, description="search name (default: task and time)")
+
+class DataConfig(Settings):
+    """The data: the modality, a task of it (or the user's image folders) and how it is cut."""
+
+    modality: str = Field(DEFAULT_MODALITY, description="the kind of data: a modality whose tasks are registered")
     task: str = Field(
-        "digits", description=f"built-in task ({', '.join(BUILTIN_TASKS)}) or 'folders' for your own image folders"
+        "digits", description=f"built-in task ({', '.join(BUILTIN_TASKS)}) or '{FOLDERS}' for your own image folders"
     )
     train_dir: Path | None = Field(None, description="training images, <dir>/<class>/*.png (task 'folders')")
     val_dir: Path | None = Field(None, description="clean target-domain images that score trials (task 'folders')")
@@ -69,22 +86,70 @@ class SearchConfig(FrozenModel):
         f"{_per_task('train_size')}",
     )
     val_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of target images used for validation")
+
+    @pydantic.field_validator("task")
+    @classmethod
+    def _known_task(cls, value: str, info: pydantic.ValidationInfo) -> str:
+        modality = info.data.get("modality", DEFAULT_MODALITY)
+        if modality == DEFAULT_MODALITY and value == FOLDERS:
+            return value
+        try:
+            task = get_task(value)
+        except ConfigError as exc:
+            folders = f"; or '{FOLDERS}' for your own image folders" if modality == DEFAULT_MODALITY else ""
+            raise ValueError(f"{exc}{folders}") from None
+        if task.modality != modality:
+            raise ValueError(f"task {value!r} holds {task.modality} data, not {modality} data (modality {modality!r})")
+        return value
+
+    @pydantic.field_validator("modality")
+    @classmethod
+    def _known_modality(cls, value: str) -> str:
+        known = sorted({task.modality for task in list_tasks()})
+        if value not in known:
+            raise ValueError(
+                f"unknown modality {value!r}: expected one with registered tasks ({', '.join(known)}); a modality "
+                "registers its tasks with autoaug.tasks.register_task"
+            )
+        return value
+
+    @pydantic.model_validator(mode="after")
+    def _folders_need_dirs(self) -> DataConfig:
+        if self.task == FOLDERS and (self.train_dir is None or self.val_dir is None):
+            raise ValueError("task 'folders' needs train_dir and val_dir (image folders <dir>/<class>/*.png)")
+        if self.task != FOLDERS and self.train_dir is not None:
+            raise ValueError(f"train_dir is only used with task 'folders' (task is {self.task!r})")
+        return self
+
+
+class ModelConfig(Settings):
+    """The pre-trained backbone (or encoder) every fine-tune starts from."""
+
     backbone: str = Field("tf_efficientnet_lite0", description="any timm model name")
     weights: str = Field("auto", description="'auto' (weights shipped in a package), a checkpoint path, 'hub', 'none'")
-    space: str = Field("default", description="built-in search space name or a YAML file")
-    trials: int = Field(16, ge=0, description="searched trials, run after the baselines")
-    baselines: tuple[str, ...] = Field(
-        ("none", "trivial_augment_wide", "rand_augment", "auto_augment"),
-        description="baseline policies evaluated first (the confirmation stage compares with them)",
-    )
+
+
+class TrainingConfig(Settings):
+    """How one fine-tune runs: what makes its result what it is."""
+
     epochs: int = Field(
         _FOLDERS_DEFAULTS["epochs"], ge=1, description=f"fine-tuning epochs per trial ({_per_task('epochs')})"
     )
     batch_size: int = Field(64, ge=1, description="training batch size")
     lr: float = Field(1e-3, gt=0.0, description="AdamW learning rate")
     seed: int = Field(0, description="seed for data splits, training and the sampler")
-    concurrency: int = Field(2, ge=1, description="trials running at once")
     cpus_per_trial: float = Field(1.0, gt=0.0, description="CPUs reserved by each trial (also its torch threads)")
+
+
+class SearchSettings(Settings):
+    """What a search tries, how it stops weak trials and how it confirms its pick."""
+
+    space: str = Field("default", description="built-in search space name or a YAML file")
+    trials: int = Field(16, ge=0, description="searched trials, run after the baselines")
+    baselines: tuple[str, ...] = Field(
+        ("none", "trivial_augment_wide", "rand_augment", "auto_augment"),
+        description="baseline policies evaluated first (the confirmation stage compares with them)",
+    )
     gpus_per_trial: float = Field(0.0, ge=0.0, description="GPUs per trial; fractions share a GPU")
     early_stopping: bool = Field(
         True, description="stop weak trials early (ASHA on validation accuracy; objective 'accuracy' only)"
@@ -104,62 +169,9 @@ class SearchConfig(FrozenModel):
     )
     screen: int = Field(0, ge=0, description="score this many candidate policies without training first (0: off)")
     screen_top: int = Field(4, ge=1, description="fine-tune the best-screened candidates first, at most this many")
-    tracking_uri: str = Field("sqlite:///mlruns/mlflow.db", description="MLflow tracking URI (a server URL on a cluster)")
-    experiment: str = Field("autoaug", description="MLflow experiment name")
-    address: str | None = Field(None, description="Ray cluster address (default: a local Ray runtime)")
-    max_failures: int = Field(2, ge=0, description="times a failed trial is retried, e.g. after losing its worker node")
-    storage_path: str | None = Field(
-        None, description="where Ray Tune keeps the state --resume needs (default: beside a local store, else "
-        "~/autoaug_results; shared storage or s3://... if the driver may restart elsewhere)"
-    )
-
-    @pydantic.model_validator(mode="before")
-    @classmethod
-    def _task_defaults(cls, data: Any) -> Any:
-        """Fills the :data:`TASK_DEFAULTS` settings that were not given from the built-in task."""
-        if not isinstance(data, dict):
-            return data
-        name = data.get("task", cls.model_fields["task"].default)
-        try:
-            task = get_task(name)
-        except ConfigError:
-            return data  # 'folders' takes the field defaults; an unknown name is reported by _known_task
-        return {**{setting: getattr(task, setting) for setting in TASK_DEFAULTS}, **data}
-
-    @pydantic.field_validator("name")
-    @classmethod
-    def _valid_name(cls, value: str | None) -> str | None:
-        return None if value is None else check_name(value)
-
-    @pydantic.field_validator("*", mode="before")
-    @classmethod
-    def _numbers_are_numbers(cls, value: Any, info: pydantic.ValidationInfo) -> Any:
-        """YAML's ``true`` is no epoch count and ``1.0`` no whole number (pydantic would take both)."""
-        annotation = cls.model_fields[str(info.field_name)].annotation
-        kinds = set(typing.get_args(annotation)) or {annotation}
-        numeric = kinds & {int, float} or all(type(kind) is int for kind in kinds)  # Literal[1] gives {1}
-        if isinstance(value, bool) and numeric:
-            raise ValueError(f"expected a number, got {value!r}")
-        if isinstance(value, float) and int in kinds and float not in kinds:
-            raise ValueError(f"expected a whole number such as {value:.0f}, got {value!r}")
-        return value
-
-    @pydantic.field_validator("task")
-    @classmethod
-    def _known_task(cls, value: str) -> str:
-        if value != "folders":
-            try:
-                get_task(value)
-            except ConfigError as exc:
-                raise ValueError(f"{exc}; or 'folders' for your own image folders") from None
-        return value
 
     @pydantic.model_validator(mode="after")
-    def _folders_need_dirs(self) -> SearchConfig:
-        if self.task == "folders" and (self.train_dir is None or self.val_dir is None):
-            raise ValueError("task 'folders' needs train_dir and val_dir (image folders <dir>/<class>/*.png)")
-        if self.task != "folders" and self.train_dir is not None:
-            raise ValueError(f"train_dir is only used with task 'folders' (task is {self.task!r})")
+    def _consistent(self) -> SearchSettings:
         if self.confirm_seeds == 1:
             raise ValueError("confirm_seeds: a paired gap needs a spread, so give 0 (no confirmation) or at least 2")
         if self.objective == "multi" and self.early_stopping and "early_stopping" in self.model_fields_set:
@@ -169,39 +181,136 @@ class SearchConfig(FrozenModel):
             )
         return self
 
+
+class ClusterConfig(Settings):
+    """Where the trials run and how many at once; a resumed search may change these."""
+
+    address: str | None = Field(None, description="Ray cluster address (default: a local Ray runtime)")
+    concurrency: int = Field(2, ge=1, description="trials running at once")
+    max_failures: int = Field(2, ge=0, description="times a failed trial is retried, e.g. after losing its worker node")
+    storage_path: str | None = Field(
+        None, description="where Ray Tune keeps the state --resume needs (default: beside a local store, else "
+        "~/autoaug_results; shared storage or s3://... if the driver may restart elsewhere)"
+    )
+
+
+class StoreConfig(Settings):
+    """Where the records go; a resumed search may change these."""
+
+    tracking_uri: str = Field("sqlite:///mlruns/mlflow.db", description="MLflow tracking URI (a server URL on a cluster)")
+    experiment: str = Field("autoaug", description="MLflow experiment name")
+
+
+GROUPS: dict[str, type[Settings]] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "training": TrainingConfig,
+    "search": SearchSettings,
+    "cluster": ClusterConfig,
+    "store": StoreConfig,
+}
+"""Every group of settings, by its key in a version-2 file."""
+SETTING_GROUP = {name: group for group, model in GROUPS.items() for name in model.model_fields}
+"""The group of each setting."""
+RESUMABLE_GROUPS = ("cluster", "store")
+"""The groups a resumed search may change: where it runs and records; everything else is as recorded."""
+_TOP = ("version", "name")
+
+
+def nest(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with every flat setting (a version-1 key or a flag) moved into its group; a copy.
+
+    Example:
+        >>> nest({"version": 1, "trials": 4, "data": {"task": "printed"}})
+        {'version': 1, 'search': {'trials': 4}, 'data': {'task': 'printed'}}
+    """
+    nested: dict[str, Any] = {}
+    for key, value in data.items():
+        group = SETTING_GROUP.get(key)
+        if group is None:
+            nested[key] = dict(value) if key in GROUPS and isinstance(value, dict) else value
+        else:
+            nested.setdefault(group, {})
+            if not isinstance(nested[group], dict):
+                raise ConfigError(f"{group}: expected a mapping of settings, got {type(nested[group]).__name__}")
+            nested[group][key] = value
+    return nested
+
+
+class SearchConfig(Settings):
+    """Everything one search needs, in groups. Defaults run the built-in offline ``digits`` task.
+
+    Flat settings (a version-1 file, flags, keyword arguments) go to their group. ``epochs`` and
+    ``train_size`` left out take the task's defaults (:data:`TASK_DEFAULTS`).
+
+    Example:
+        >>> config = SearchConfig(task="mnist-fewshot", trials=4)
+        >>> config.search.trials, config.training.epochs, config.recipe.threads
+        (4, 24, 1)
+    """
+
+    version: Literal[1, 2] = 2
+    name: str | None = Field(None, description="search name (default: task and time)")
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    search: SearchSettings = SearchSettings()
+    cluster: ClusterConfig = ClusterConfig()
+    store: StoreConfig = StoreConfig()
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _groups_and_task_defaults(cls, data: Any) -> Any:
+        """Nests flat settings and fills the :data:`TASK_DEFAULTS` not given from the built-in task."""
+        if not isinstance(data, dict):
+            return data
+        data = nest(data)
+        groups = {group: data.get(group, {}) for group in ("data", "training")}
+        if not all(isinstance(group, dict) for group in groups.values()):
+            return data  # reported by the group's own validation
+        try:
+            task = get_task(groups["data"].get("task", DataConfig.model_fields["task"].default))
+        except ConfigError:
+            return data  # 'folders' takes the field defaults; an unknown name is reported by DataConfig
+        data["data"] = {"train_size": task.train_size, **groups["data"]}
+        data["training"] = {"epochs": task.epochs, **groups["training"]}
+        return data
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_name(value)
+
+    @property
+    def recipe(self) -> Recipe:
+        """The fine-tuning recipe of every trial: the training settings, one torch thread per reserved CPU."""
+        training = self.training
+        return Recipe(
+            epochs=training.epochs,
+            batch_size=training.batch_size,
+            lr=training.lr,
+            seed=training.seed,
+            threads=max(1, int(training.cpus_per_trial)),
+        )
+
+    @property
+    def resources(self) -> dict[str, float]:
+        """What each trial (and each task of the search) reserves on Ray: ``{"cpu": ..., "gpu": ...}``."""
+        return {"cpu": self.training.cpus_per_trial, "gpu": self.search.gpus_per_trial}
+
+    def settings(self, groups: typing.Iterable[str] = GROUPS) -> dict[str, Any]:
+        """The settings of ``groups`` by their flat names (as MLflow params, flags and version-1 keys)."""
+        return {name: value for group in groups for name, value in getattr(self, group)}
+
     def search_name(self) -> str:
         """The given name, or one made from the task and the current time."""
-        return self.name or f"{self.task}-{dt.datetime.now():%Y%m%d-%H%M%S}"
+        return self.name or f"{self.data.task}-{dt.datetime.now():%Y%m%d-%H%M%S}"
 
     def with_name(self, name: str) -> SearchConfig:
         """A copy with the search name fixed (so it is the same everywhere it is recorded)."""
         return self.model_copy(update={"name": name})
 
-
-def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
-    resolved = dict(data)
-    for key in _PATH_FIELDS:
-        if isinstance(resolved.get(key), str):
-            resolved[key] = str((base / resolved[key]).resolve())
-    if isinstance(resolved.get("space"), str) and resolved["space"].endswith((".yaml", ".yml")):
-        resolved["space"] = str((base / resolved["space"]).resolve())
-    return resolved
-
-
-def load_config(path: Path | None = None, overrides: dict[str, Any] | None = None) -> SearchConfig:
-    """Read a config file (optional) and apply CLI overrides (``None`` values are ignored).
-
-    Example:
-        >>> load_config(overrides={"trials": 4}).trials
-        4
-    """
-    data: dict[str, Any] = {}
-    source = "command-line flags"
-    if path is not None:
-        loaded = read_yaml(path, ConfigError)
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-        data = _resolve_paths(loaded, path.parent)
-        source = f"{path} (with command-line flags)"
-    data.update({key: value for key, value in (overrides or {}).items() if value is not None})
-    return validate(SearchConfig, data, source, ConfigError)
+    @classmethod
+    def setting_names(cls) -> tuple[str, ...]:
+        """Every key a version-1 file may hold."""
+        return (*_TOP, *SETTING_GROUP)

@@ -1,7 +1,8 @@
 """The task registry: ``register_task`` fills it, ``get_task`` and ``list_tasks`` read it.
 
-This module imports neither torch nor the loaders, so the configuration and the command line can
-name and check tasks cheaply; a built-in task's loader is imported when it is first called.
+A task is named data of one modality (the image modality's built-in tasks are listed below). This
+module imports neither torch nor the loaders, so the configuration and the command line can name and
+check tasks cheaply; a built-in task's loader is imported when it is first called.
 """
 
 from __future__ import annotations
@@ -9,17 +10,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from autoaug.errors import ConfigError, did_you_mean
-
-if TYPE_CHECKING:
-    from autoaug.modalities.image.data._imageset import TransferTask
+from autoaug.vocabulary import DEFAULT_MODALITY
 
 __all__ = ["BuiltinTask", "TaskLoader", "get_task", "list_tasks", "register_task"]
 
-TaskLoader = Callable[..., "TransferTask"]
-"""``loader(image_size=..., train_size=..., val_fraction=..., seed=...) -> TransferTask``."""
+TaskLoader = Callable[..., Any]
+"""``loader(image_size=..., train_size=..., val_fraction=..., seed=...)``: the modality's task data."""
 
 _TASKS: dict[str, BuiltinTask] = {}
 
@@ -33,8 +32,10 @@ class BuiltinTask:
         description: What the source and the target are, in a line.
         epochs: Fine-tuning epochs used when the configuration does not set ``epochs``.
         train_size: Training images used when the configuration does not set ``train_size``.
-        loader: Builds the task from ``image_size``, ``train_size``, ``val_fraction`` and ``seed``
-            (keyword arguments); the same arguments must give the same task.
+        loader: Builds the task from ``image_size`` (the input size; a modality without one ignores it),
+            ``train_size``, ``val_fraction`` and ``seed`` (keyword arguments); the same arguments must give
+            the same task.
+        modality: The modality whose data it is.
     """
 
     name: str
@@ -42,14 +43,15 @@ class BuiltinTask:
     epochs: int
     train_size: int
     loader: TaskLoader
+    modality: str = DEFAULT_MODALITY
 
-    def load(self, image_size: int, train_size: int, val_fraction: float, seed: int) -> TransferTask:
+    def load(self, image_size: int, train_size: int, val_fraction: float, seed: int) -> Any:
         """Builds the task's data with these settings."""
         return self.loader(image_size=image_size, train_size=train_size, val_fraction=val_fraction, seed=seed)
 
 
 def register_task(
-    name: str, *, description: str, epochs: int, train_size: int
+    name: str, *, description: str, epochs: int, train_size: int, modality: str = DEFAULT_MODALITY
 ) -> Callable[[TaskLoader], TaskLoader]:
     """Register a loader as the task ``name``; use it as a decorator.
 
@@ -57,7 +59,8 @@ def register_task(
         name: Unique task name ('folders' is taken by the image-folder task).
         description: What the source and the target are, in a line.
         epochs: Default fine-tuning epochs for the task.
-        train_size: Default number of training images for the task.
+        train_size: Default number of training inputs for the task.
+        modality: The modality whose data the loader returns.
 
     Returns:
         A decorator that registers the loader and returns it unchanged.
@@ -79,7 +82,7 @@ def register_task(
     def decorator(loader: TaskLoader) -> TaskLoader:
         if name in _TASKS:
             raise ConfigError(f"task {name!r} is already registered ({_TASKS[name].description}); choose another name")
-        _TASKS[name] = BuiltinTask(name, description, epochs, train_size, loader)
+        _TASKS[name] = BuiltinTask(name, description, epochs, train_size, loader, modality)
         return loader
 
     return decorator
@@ -96,15 +99,15 @@ def get_task(name: str) -> BuiltinTask:
     raise ConfigError(f"unknown task {name!r}{did_you_mean(name, _TASKS)}; built-in tasks: {', '.join(_TASKS)}")
 
 
-def list_tasks() -> list[BuiltinTask]:
-    """Return the registered tasks in the order they were registered."""
-    return list(_TASKS.values())
+def list_tasks(modality: str | None = None) -> list[BuiltinTask]:
+    """Return the registered tasks (of ``modality``, else all) in the order they were registered."""
+    return [task for task in _TASKS.values() if modality is None or task.modality == modality]
 
 
 def _deferred(module: str, function: str) -> TaskLoader:
     """A loader that imports ``module`` (and so torch) only when it is called."""
 
-    def load(**settings: object) -> TransferTask:
+    def load(**settings: object) -> Any:
         return getattr(importlib.import_module(module), function)(**settings)
 
     return load
