@@ -1,1 +1,91 @@
-"""MLflow records: searches and evaluations, written and read back."""
+"""MLflow records, the only layer that touches MLflow: searches and evaluations written and read back.
+
+A search is a parent run with a child run per trial (and a run per confirmation repeat nested under
+its trial), written by one :class:`SearchTracker` in the driver; an evaluation is one run written by
+an :class:`EvaluationTracker`.
+"""
+
+from __future__ import annotations
+
+from autoaug.records._agreement import OPTUNA_ARTIFACT, disagreements
+from autoaug.records._evaluation import (
+    EVALUATION_JSON,
+    EVALUATION_PLOT,
+    EVALUATION_TABLE,
+    EvaluationTracker,
+    PolicySource,
+    find_policy_source,
+    metric_key,
+)
+from autoaug.records._plots import PLOTS_DIR, log_search_plots, save_search_plots
+from autoaug.records._read import (
+    CONFIG_ARTIFACT,
+    POLICY_ARTIFACT,
+    SAMPLES_ARTIFACT,
+    find_search,
+    load_trial_rows,
+    read_recorded_config,
+    read_trial_policy,
+    samples_grid,
+    trial_row,
+    trial_runs,
+)
+from autoaug.records._resume import ResumedTrial, SavedTrial, resume_search
+from autoaug.records._search import (
+    BEST_POLICY_ARTIFACT,
+    CONFIRMATION_ARTIFACT,
+    DATA_REPORT,
+    TRIALS_ARTIFACT,
+    SearchTracker,
+)
+from autoaug.records._store import (
+    check_store,
+    filter_value,
+    local_store_dir,
+    open_experiment,
+    prepare_store,
+    store_client,
+    store_lock,
+)
+from autoaug.records._ui import serve_ui
+
+__all__ = [
+    "BEST_POLICY_ARTIFACT",
+    "CONFIG_ARTIFACT",
+    "CONFIRMATION_ARTIFACT",
+    "DATA_REPORT",
+    "EVALUATION_JSON",
+    "EVALUATION_PLOT",
+    "EVALUATION_TABLE",
+    "OPTUNA_ARTIFACT",
+    "PLOTS_DIR",
+    "POLICY_ARTIFACT",
+    "SAMPLES_ARTIFACT",
+    "TRIALS_ARTIFACT",
+    "EvaluationTracker",
+    "PolicySource",
+    "ResumedTrial",
+    "SavedTrial",
+    "SearchTracker",
+    "check_store",
+    "disagreements",
+    "filter_value",
+    "find_policy_source",
+    "find_search",
+    "load_trial_rows",
+    "log_search_plots",
+    "local_store_dir",
+    "metric_key",
+    "open_experiment",
+    "prepare_store",
+    "read_recorded_config",
+    "read_trial_policy",
+    "resume_search",
+    "samples_grid",
+    "save_search_plots",
+    "serve_ui",
+    "store_client",
+    "store_lock",
+    "trial_row",
+    "trial_runs",
+]

@@ -10,32 +10,27 @@ import re
 import shutil
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
-from mlflow.entities import Run, RunStatus
+from mlflow.entities import RunStatus
 
-from autoaug.evaluate._repeats import Comparison, PolicyStats, SeedResult
 from autoaug.policy import Policy, describe
-from autoaug.records._search import (
-    TAG_ROLE, TAG_SEARCH, filter_value, metric_batch, open_experiment, param_batch, read_policy, store_client,
+from autoaug.records._read import read_trial_policy
+from autoaug.records._store import filter_value, metric_batch, open_experiment, param_batch, store_client
+from autoaug.results import Comparison, PolicyStats, SeedResult
+from autoaug.vocabulary import (
+    TAG_POLICY,
+    TAG_ROLE,
+    TAG_SEARCH,
+    TAG_SOURCE_RUN,
+    TAG_SOURCE_SEARCH,
+    TEST_ACCURACY,
+    VAL_ACCURACY,
 )
 
-__all__ = [
-    "EVALUATION_JSON",
-    "EVALUATION_PLOT",
-    "EVALUATION_TABLE",
-    "TAG_SOURCE_RUN",
-    "TAG_SOURCE_SEARCH",
-    "EvaluationTracker",
-    "find_policy_source",
-    "metric_key",
-    "source_line",
-]
-
-TAG_SOURCE_RUN = "autoaug.source_run_id"
-TAG_SOURCE_SEARCH = "autoaug.source_search"
 EVALUATION_JSON = "evaluation.json"
 EVALUATION_PLOT = "evaluation.png"
 EVALUATION_TABLE = "evaluation.txt"
@@ -51,21 +46,29 @@ def _without_name(policy: Policy) -> dict[str, Any]:
     return {key: value for key, value in policy.to_dict().items() if key != "name"}
 
 
-def find_policy_source(client: MlflowClient, experiment_id: str, policy: Policy) -> Run | None:
+@dataclass(frozen=True)
+class PolicySource:
+    """The trial of a search that ran a policy."""
+
+    run_id: str
+    trial: str
+    search: str
+
+    def line(self, label: str) -> str:
+        """Where the policy labelled ``label`` comes from, in words."""
+        return f"{label} is trial {self.trial} ({self.run_id}) of search {self.search!r}"
+
+
+def find_policy_source(client: MlflowClient, experiment_id: str, policy: Policy) -> PolicySource | None:
     """The latest trial run of any search in the experiment that ran exactly ``policy`` (name aside)."""
     summary = describe(policy)[:5000]
     runs = client.search_runs(
         [experiment_id], f"tags.`{TAG_ROLE}` = {filter_value('trial')}", order_by=["attributes.start_time DESC"], max_results=5000
     )
     for run in runs:
-        if run.data.tags.get("policy") == summary and _without_name(read_policy(client, run)) == _without_name(policy):
-            return run
+        if run.data.tags.get(TAG_POLICY) == summary and _without_name(read_trial_policy(client, run)) == _without_name(policy):
+            return PolicySource(run.info.run_id, run.info.run_name, run.data.tags.get(TAG_SEARCH, ""))
     return None
-
-
-def source_line(label: str, run: Run) -> str:
-    """Where the policy labelled ``label`` comes from, in words."""
-    return f"{label} is trial {run.info.run_name} ({run.info.run_id}) of search {run.data.tags.get(TAG_SEARCH)!r}"
 
 
 class EvaluationTracker:
@@ -83,13 +86,18 @@ class EvaluationTracker:
         self.run_id = ""
         self._links: list[str] = []
 
-    def start(self, params: dict[str, Any], policies: dict[str, Policy], sources: dict[str, Run]) -> str:
+    def find_sources(self, policies: dict[str, Policy]) -> dict[str, PolicySource]:
+        """The trial each policy comes from, by label, for the policies a search of the experiment ran."""
+        found = {label: find_policy_source(self.client, self.experiment_id, p) for label, p in policies.items()}
+        return {label: source for label, source in found.items() if source is not None}
+
+    def start(self, params: dict[str, Any], policies: dict[str, Policy], sources: dict[str, PolicySource]) -> str:
         """Open the run with its settings, the policies (``policies/<label>.json``) and links to their source trials."""
         tags = {TAG_ROLE: "evaluation"}
         if sources:
-            tags[TAG_SOURCE_RUN] = ",".join(run.info.run_id for run in sources.values())
-            tags[TAG_SOURCE_SEARCH] = ",".join(run.data.tags.get(TAG_SEARCH, "") for run in sources.values())
-        self._links = [source_line(label, run) for label, run in sources.items()]
+            tags[TAG_SOURCE_RUN] = ",".join(source.run_id for source in sources.values())
+            tags[TAG_SOURCE_SEARCH] = ",".join(source.search for source in sources.values())
+        self._links = [source.line(label) for label, source in sources.items()]
         self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
         self.client.log_batch(self.run_id, params=param_batch(params))
         for label, policy in policies.items():
@@ -98,7 +106,7 @@ class EvaluationTracker:
 
     def log_result(self, result: SeedResult) -> None:
         """One fine-tune's scores, under the policy's label, with the seed as the step."""
-        values = {"test_accuracy": result.test_accuracy, "val_accuracy": result.val_accuracy, "seconds": result.seconds}
+        values = {TEST_ACCURACY: result.test_accuracy, VAL_ACCURACY: result.val_accuracy, "seconds": result.seconds}
         keyed = {metric_key(name, result.policy): value for name, value in values.items()}
         self.client.log_batch(self.run_id, metrics=metric_batch(keyed, step=result.seed))
 

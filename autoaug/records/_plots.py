@@ -8,25 +8,14 @@ from pathlib import Path
 
 from mlflow import MlflowClient
 from mlflow.entities import Run
-from PIL import Image
 
-from autoaug.results._figures import write_plots
-from autoaug.results._rows import TrialRow, best_row, load_trial_rows
+from autoaug.records._read import load_trial_rows, samples_grid
+from autoaug.results import TrialRow, best_row
+from autoaug.results.figures import write_plots
 
 logger = logging.getLogger("autoaug.plots")
 
 PLOTS_DIR = "plots"
-SAMPLES_ARTIFACT = "augmented_samples.png"
-
-
-def best_samples(client: MlflowClient, row: TrialRow | None) -> Image.Image | None:
-    """The sample grid recorded on a trial's run, or None when it has none."""
-    if row is None or SAMPLES_ARTIFACT not in {item.path for item in client.list_artifacts(row.run_id)}:
-        return None
-    with tempfile.TemporaryDirectory() as folder:
-        path = client.download_artifacts(row.run_id, SAMPLES_ARTIFACT, folder)
-        with Image.open(path) as image:
-            return image.copy()
 
 
 def save_search_plots(
@@ -39,7 +28,7 @@ def save_search_plots(
     """
     rows = load_trial_rows(client, parent) if rows is None else rows
     best = best_row(rows)
-    return write_plots(rows, best, best_samples(client, best), folder, title=parent.info.run_name)
+    return write_plots(rows, best, samples_grid(client, best), folder, title=parent.info.run_name)
 
 
 def log_search_plots(client: MlflowClient, parent_run_id: str, rows: list[TrialRow]) -> None:

@@ -1,1 +1,39 @@
-"""Results as plain data: trial rows, the trade-off between measures, selection, figures."""
+"""Results as plain data: trial rows and their ranking, the trade-off between measures, the scores of
+repeated fine-tunes, the confirmation stage's selection. No torch, Ray or MLflow.
+
+Figures of a search are in :mod:`autoaug.results.figures` (imported on its own: it loads matplotlib).
+"""
+
+from __future__ import annotations
+
+from autoaug.results._rows import TABLE_METRICS, TrialRow, best_row, format_table, rank_rows, rows_to_csv
+from autoaug.results._selection import PairedGap, Selection, paired_gap, select
+from autoaug.results._statistics import Comparison, PolicyStats, SeedResult, check_seeds, compare, summarise
+from autoaug.results._tradeoff import FRONT_MEASURES, PICKS, Choice, candidates, choose, knee, measured, pareto_front
+
+__all__ = [
+    "FRONT_MEASURES",
+    "PICKS",
+    "TABLE_METRICS",
+    "Choice",
+    "Comparison",
+    "PairedGap",
+    "PolicyStats",
+    "SeedResult",
+    "Selection",
+    "TrialRow",
+    "best_row",
+    "candidates",
+    "check_seeds",
+    "choose",
+    "compare",
+    "format_table",
+    "knee",
+    "measured",
+    "paired_gap",
+    "pareto_front",
+    "rank_rows",
+    "rows_to_csv",
+    "select",
+    "summarise",
+]

@@ -1,4 +1,4 @@
-"""Reading a search's trials back from MLflow: rows, ranking, the best trial, tables."""
+"""A search's trials as plain rows: ranking, the best trial, tables and CSV."""
 
 from __future__ import annotations
 
@@ -6,18 +6,15 @@ import csv
 import io
 from dataclasses import dataclass
 
-from mlflow import MlflowClient
-from mlflow.entities import Run
-
-from autoaug.records._search import TAG_BASELINE, TAG_HEADLINE, TAG_OUTCOME, TAG_REASON, trial_runs
+from autoaug.vocabulary import TEST_ACCURACY, VAL_ACCURACY
 
 _OUTCOME_ORDER = {"completed": 0, "pruned": 1, "failed": 2, "running": 3}
-TABLE_METRICS = ("val_accuracy", "val_macro_f1", "test_accuracy")
+TABLE_METRICS = (VAL_ACCURACY, "val_macro_f1", TEST_ACCURACY)
 
 
 @dataclass(frozen=True)
 class TrialRow:
-    """One trial as recorded in its MLflow child run."""
+    """One trial as its records hold it."""
 
     run_id: str
     name: str
@@ -31,26 +28,11 @@ class TrialRow:
     @property
     def score(self) -> float:
         """Target-validation accuracy: what trials are ranked by (never the held-out test split)."""
-        return self.metrics.get("val_accuracy", float("-inf"))
+        return self.metrics.get(VAL_ACCURACY, float("-inf"))
 
 
-def _row(run: Run) -> TrialRow:
-    tags = run.data.tags
-    return TrialRow(
-        run_id=run.info.run_id,
-        name=run.info.run_name,
-        outcome=tags.get(TAG_OUTCOME, "running"),
-        baseline=tags.get(TAG_BASELINE),
-        metrics=dict(run.data.metrics),
-        policy=tags.get(TAG_HEADLINE, tags.get("policy", "")),
-        reason=tags.get(TAG_REASON, ""),
-        start_time=run.info.start_time or 0,
-    )
-
-
-def load_trial_rows(client: MlflowClient, parent: Run) -> list[TrialRow]:
-    """The search's trials, best first: completed by validation accuracy, then pruned, then failed."""
-    rows = [_row(run) for run in trial_runs(client, parent)]
+def rank_rows(rows: list[TrialRow]) -> list[TrialRow]:
+    """The rows best first: completed by validation accuracy, then pruned, then failed, then running."""
     return sorted(rows, key=lambda row: (_OUTCOME_ORDER.get(row.outcome, 9), -row.score, row.name))
 
 

@@ -1,6 +1,6 @@
 """Choosing a trial on the trade-off between relevance (affinity) and diversity.
 
-Pure functions over :class:`~autoaug.results._rows.TrialRow`: no MLflow calls, no tensors.
+Pure functions over :class:`~autoaug.results.TrialRow`: no MLflow calls, no tensors.
 
 The front is two-dimensional, over (affinity, diversity), both higher-is-better. Target accuracy is
 deliberately not a third objective: the trial with the best accuracy is always on a front that
@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from autoaug.errors import ConfigError
-
-if TYPE_CHECKING:
-    # Only for annotations: the command line reads PICKS without loading MLflow.
-    from autoaug.results._rows import TrialRow
+from autoaug.results._rows import TrialRow, best_row
+from autoaug.vocabulary import AFFINITY, DIVERSITY
 
 PICKS = ("best", "pareto", "knee")
-OBJECTIVES = ("affinity", "diversity")
+FRONT_MEASURES = (AFFINITY, DIVERSITY)
+"""The two axes of the Pareto front, both higher-is-better."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,7 @@ class Choice:
 
 def measured(row: TrialRow) -> bool:
     """Whether the row carries finite values for both objectives."""
-    return all(math.isfinite(row.metrics.get(name, math.nan)) for name in OBJECTIVES)
+    return all(math.isfinite(row.metrics.get(name, math.nan)) for name in FRONT_MEASURES)
 
 
 def candidates(rows: list[TrialRow]) -> list[TrialRow]:
@@ -44,7 +42,7 @@ def candidates(rows: list[TrialRow]) -> list[TrialRow]:
 
 
 def _point(row: TrialRow) -> tuple[float, float]:
-    return row.metrics["affinity"], row.metrics["diversity"]
+    return row.metrics[AFFINITY], row.metrics[DIVERSITY]
 
 
 def _dominates(a: TrialRow, b: TrialRow) -> bool:
@@ -60,7 +58,10 @@ def pareto_front(rows: list[TrialRow]) -> list[TrialRow]:
     front. Rows without the measures, pruned, failed and running rows are left out.
 
     Example:
-        >>> front = pareto_front(load_trial_rows(client, parent))  # doctest: +SKIP
+        >>> rows = [TrialRow("a", "t1", "completed", None, {"affinity": 0.9, "diversity": 1.1}, "p"),
+        ...         TrialRow("b", "t2", "completed", None, {"affinity": 0.8, "diversity": 1.0}, "p")]
+        >>> [row.name for row in pareto_front(rows)]
+        ['t1']
     """
     pool = candidates(rows)
     front = [row for row in pool if not any(_dominates(other, row) for other in pool)]
@@ -122,7 +123,8 @@ def choose(rows: list[TrialRow], pick: str, search: str = "", confirmed: tuple[s
         ConfigError: For an unknown pick, no completed trial, or (pareto, knee) no trial with the measures.
 
     Example:
-        >>> choose(rows, "knee").row.name  # doctest: +SKIP
+        >>> rows = [TrialRow("a", "trial-004", "completed", None, {"val_accuracy": 0.4}, "p")]
+        >>> choose(rows, "best").row.name
         'trial-004'
     """
     if pick not in PICKS:
@@ -134,8 +136,6 @@ def choose(rows: list[TrialRow], pick: str, search: str = "", confirmed: tuple[s
             raise ConfigError(f"search {search!r}: its confirmed pick (run {run_id}) is not among its trials")
         return Choice(found[0], pick, f"confirmation stage: {verdict}")
     if pick == "best":
-        from autoaug.results._rows import best_row  # here, not at the top: see the TYPE_CHECKING import
-
         row = best_row(rows)
         if row is None:
             raise ConfigError(f"search {search!r} has no completed trial to export")
