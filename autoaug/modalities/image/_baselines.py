@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoaug.policy._model import Policy
+from autoaug.policy import Policy
 
 CLASSIC_OPS: tuple[str, ...] = (
     "identity",

@@ -9,7 +9,9 @@ import torch
 from torchvision.transforms.v2 import functional as F
 
 from autoaug.errors import PolicyError
-from autoaug.policy._model import Policy
+from autoaug.modalities.image._transform import PolicyTransform
+from autoaug.modalities.image.data import TransferTask
+from autoaug.policy import Policy
 
 _MIN_CELL = 64  # smallest cell side in pixels, so that tiny images stay legible
 _GAP = 4
@@ -38,7 +40,7 @@ def render_grid(policy: Policy, images: torch.Tensor, samples: int = 8, seed: in
         raise PolicyError(f"render_grid: expected a uint8 tensor [N, C, H, W], got {found}")
     if samples < 0:
         raise PolicyError(f"render_grid: samples must be >= 0, got {samples}")
-    transform = policy.build(generator=torch.Generator().manual_seed(seed))
+    transform = PolicyTransform(policy, generator=torch.Generator().manual_seed(seed))
     height, width = images.shape[-2:]
     scale = max(1, math.ceil(_MIN_CELL / min(height, width)))
     cell_h, cell_w = height * scale, width * scale
@@ -51,3 +53,9 @@ def render_grid(policy: Policy, images: torch.Tensor, samples: int = 8, seed: in
             enlarged = cell.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
             canvas[:, top : top + cell_h, left : left + cell_w] = enlarged.expand(3, -1, -1)
     return F.to_pil_image(canvas)
+
+
+def preview_images(task: TransferTask, count: int = 6) -> torch.Tensor:
+    """One training image from each of the first ``count`` classes, for the sample grids."""
+    firsts = [int((task.train.labels == label).nonzero()[0]) for label in range(min(count, task.num_classes))]
+    return task.train.images[firsts]

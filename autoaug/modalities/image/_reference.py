@@ -18,8 +18,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from autoaug.modalities.image._backbone import PretrainedWeights, build_model
-from autoaug.modalities.image.data import ImageSet, TransferTask
+from autoaug.config import Recipe
 from autoaug.errors import MeasureError
 from autoaug.measures import (
     affinity,
@@ -29,24 +28,26 @@ from autoaug.measures import (
     median_distance,
     screen_score,
 )
-from autoaug.policy import Policy
+from autoaug.modalities._base import EpochResult
+from autoaug.modalities.image._backbone import PretrainedWeights, build_model
 from autoaug.modalities.image._train import (
     Augment,
-    EpochResult,
-    Recipe,
     augment_images,
     features_head,
     finetune_and_test,
     infer,
     resolve_device,
 )
+from autoaug.modalities.image._transform import PolicyTransform
+from autoaug.modalities.image.data import ImageSet, TransferTask
+from autoaug.policy import Policy
+from autoaug.vocabulary import AFFINITY, FEATURE_DIVERSITY, FEATURE_RELEVANCE, REFERENCE_LOSS_RATIO, SCREEN_SCORE
 
 __all__ = [
     "PolicyMeter",
     "Reference",
     "fit_reference",
     "load_reference",
-    "measure_policies",
     "reference_key",
     "save_reference",
 ]
@@ -230,7 +231,7 @@ class PolicyMeter:
 
     Example:
         >>> meter = PolicyMeter(reference, task, weights)  # doctest: +SKIP
-        >>> meter.measure(policy.build(torch.Generator().manual_seed(0)))["affinity"]  # doctest: +SKIP
+        >>> meter.measure(PolicyTransform(policy, torch.Generator().manual_seed(0)))["affinity"]  # doctest: +SKIP
         0.93
     """
 
@@ -249,7 +250,7 @@ class PolicyMeter:
 
     def measure_policy(self, policy: Policy, seed: int) -> dict[str, float]:
         """All measures of ``policy``, its random draws seeded with ``seed`` (the same seed, the same result)."""
-        return self.measure(policy.build(torch.Generator().manual_seed(seed)))
+        return self.measure(PolicyTransform(policy, torch.Generator().manual_seed(seed)))
 
     def measure(self, augment: Augment) -> dict[str, float]:
         """All measures of the policy ``augment`` (a transform of one uint8 [3, H, W] image)."""
@@ -261,29 +262,9 @@ class PolicyMeter:
         value = affinity(augmented_accuracy, reference.val_sample_accuracy)
         ratio = loss_ratio(_mean_loss(logits, task.train.labels[reference.sample]), reference.sample_loss)
         return {
-            "affinity": value,
-            "feature_relevance": feature_relevance(features, reference.val_features, reference.bandwidth),
-            "feature_diversity": feature_diversity(features, reference.clean_features),
-            "reference_loss_ratio": ratio,
-            "screen_score": screen_score(value, ratio),
+            AFFINITY: value,
+            FEATURE_RELEVANCE: feature_relevance(features, reference.val_features, reference.bandwidth),
+            FEATURE_DIVERSITY: feature_diversity(features, reference.clean_features),
+            REFERENCE_LOSS_RATIO: ratio,
+            SCREEN_SCORE: screen_score(value, ratio),
         }
-
-
-
-def measure_policies(
-    reference: Reference, task: TransferTask, weights: PretrainedWeights, policies: list[Policy], recipe: Recipe
-) -> list[dict[str, float] | str]:
-    """:meth:`PolicyMeter.measure_policy` for each policy; a policy that raises gives its error message.
-
-    Uses ``recipe``'s device, threads and seed (the seed of every policy's draws).
-    """
-    if recipe.threads:
-        torch.set_num_threads(recipe.threads)
-    meter = PolicyMeter(reference, task, weights, recipe.device)
-    results: list[dict[str, float] | str] = []
-    for policy in policies:
-        try:
-            results.append(meter.measure_policy(policy, recipe.seed))
-        except Exception as exc:  # a user's op may raise anything: report it with the candidate
-            results.append(f"{type(exc).__name__}: {exc}")
-    return results

@@ -9,8 +9,9 @@ import textwrap
 from collections.abc import Callable
 
 from autoaug.errors import PolicyError
-from autoaug.policy._model import Policy, describe, make_stock_transform
-from autoaug.modalities.image._transform import _Applier, compile_policy
+from autoaug.modalities.image._transform import _Applier
+from autoaug.ops.image import make_stock_transform
+from autoaug.policy import Policy, describe, plan
 
 _IMPORTS = """\
 from __future__ import annotations
@@ -34,7 +35,7 @@ def policy_to_snippet(policy: Policy) -> str:
     """Return standalone Python source defining ``build_policy(generator=None) -> torch.nn.Module``.
 
     The source holds the kernels of the ops the policy uses and the same applier code as
-    :meth:`Policy.build`, so with the same generator (or the same global seed) it gives
+    :class:`PolicyTransform`, so with the same generator (or the same global seed) it gives
     identical output without autoaug installed.
 
     Raises:
@@ -47,7 +48,8 @@ def policy_to_snippet(policy: Policy) -> str:
         >>> exec(source, namespace)
         >>> transform = namespace["build_policy"]()
     """
-    ops, plan = compile_policy(policy)
+    compiled = plan(policy)
+    ops = compiled.ops
     sources = {op.kernel: _function_source(op.name, op.kernel) for op in ops}
     unique = [kernel.__name__ for kernel in sources]
     clashes = sorted({name for name in unique if name in _TAKEN or unique.count(name) > 1})
@@ -58,13 +60,13 @@ def policy_to_snippet(policy: Policy) -> str:
         )
     names = ", ".join(op.kernel.__name__ for op in ops)
     arguments = [f"kernels=({names}{',' if len(ops) == 1 else ''})"]
-    arguments += [f"{key}={_literal(value)}" for key, value in plan.items()]
+    arguments += [f"{key}={_literal(value)}" for key, value in compiled.settings().items()]
     docstring = (
         f"Augmentation policy {policy.name!r}: {describe(policy)}\n\n"
         + _provenance(policy)
         + "Standalone export of an autoaug policy: it needs only torch and torchvision. ``build_policy()``\n"
         "returns a torchvision v2 transform for uint8 images (PIL, [C, H, W] or [B, C, H, W] tensors)\n"
-        "that matches autoaug's ``Policy.build()`` exactly for the same generator or global seed.\n"
+        "that matches ``autoaug.load_policy`` exactly for the same generator or global seed.\n"
     )
     builder = (
         "def build_policy(generator: torch.Generator | None = None) -> torch.nn.Module:\n"

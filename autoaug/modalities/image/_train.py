@@ -5,20 +5,18 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from autoaug.modalities.image.data import ImageSet, TransferTask
-from autoaug.errors import ConfigError, DataError
+from autoaug.config import Recipe
+from autoaug.errors import DataError
 from autoaug.metrics import classification_metrics
+from autoaug.modalities._base import EpochResult, OnEpoch
+from autoaug.modalities.image.data import ImageSet, TransferTask
 
 __all__ = [
-    "EpochResult",
-    "Recipe",
     "augment_images",
-    "evaluate",
     "features_head",
     "finetune",
     "finetune_and_test",
@@ -26,65 +24,13 @@ __all__ = [
     "logits_head",
     "predict",
     "resolve_device",
+    "score",
+    "single_threaded",
+    "use_threads",
 ]
 
 Augment = Callable[[torch.Tensor], torch.Tensor]
 _Stats = Sequence[float]
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """How to fine-tune: AdamW at a constant learning rate.
-
-    A constant rate keeps the scores of early epochs comparable across epoch budgets (early stopping
-    compares them) and, on the digits task, transferred better than a cosine decay to 0 (target
-    accuracy about 0.25 against 0.10-0.16 after 2 epochs, two seeds).
-
-    Attributes:
-        epochs: Passes over the training data.
-        batch_size: Images per optimiser step.
-        lr: Learning rate.
-        weight_decay: AdamW weight decay.
-        seed: Seed of the shuffling, the augmentation draws and dropout.
-        device: ``"auto"`` (CUDA when available, else CPU), or a torch device such as ``"cuda:1"``.
-        threads: Intra-op CPU threads (``torch.set_num_threads``); None leaves torch's setting.
-    """
-
-    epochs: int = 2
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size") + (("threads",) if self.threads is not None else ()):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"recipe {name} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0 or self.weight_decay < 0:
-            raise ConfigError(f"recipe needs lr > 0 and weight_decay >= 0, got {self.lr} and {self.weight_decay}")
-
-
-@dataclass(frozen=True)
-class EpochResult:
-    """What one fine-tuning epoch did.
-
-    Attributes:
-        epoch: 1-based epoch number.
-        train_loss: Mean cross-entropy over the epoch's training images.
-        metrics: ``classification_metrics`` on the validation data; empty without validation data.
-        seconds_train: Time in forward/backward/optimiser steps, including moving batches to the device.
-        seconds_augment: Time spent augmenting images.
-        seconds_eval: Time spent scoring the validation data.
-    """
-
-    epoch: int
-    train_loss: float
-    metrics: dict[str, float]
-    seconds_train: float
-    seconds_augment: float
-    seconds_eval: float
 
 
 def resolve_device(device: str) -> torch.device:
@@ -94,8 +40,15 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def use_threads(recipe: Recipe) -> None:
+    """Give torch the recipe's intra-op threads (when it names a number)."""
+    if recipe.threads is not None:
+        torch.set_num_threads(recipe.threads)
+
+
 @contextlib.contextmanager
-def _single_threaded() -> Iterator[None]:
+def single_threaded() -> Iterator[None]:
+    """Run the block on one intra-op thread, then restore the count."""
     # Per-image transforms on tiny tensors get slower, not faster, with several intra-op threads.
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -109,7 +62,7 @@ def augment_images(images: torch.Tensor, augment: Augment | None) -> torch.Tenso
     """``augment`` applied to each uint8 image of ``images`` [N, 3, H, W] in turn, single-threaded."""
     if augment is None:
         return images
-    with _single_threaded():
+    with single_threaded():
         return torch.stack([augment(image) for image in images])
 
 
@@ -184,7 +137,7 @@ def predict(
     return infer(model, data.images, mean, std, device, batch_size, augment=augment).argmax(dim=1)
 
 
-def evaluate(
+def score(
     model: torch.nn.Module,
     data: ImageSet,
     mean: _Stats,
@@ -201,7 +154,7 @@ def evaluate(
         ``classification_metrics`` of the predictions.
 
     Example:
-        >>> evaluate(model, task.val, weights.mean, weights.std, class_names=task.class_names)  # doctest: +SKIP
+        >>> score(model, task.val, weights.mean, weights.std, class_names=task.class_names)  # doctest: +SKIP
     """
     predictions = predict(model, data, mean, std, device, batch_size, augment=augment)
     return classification_metrics(data.labels, predictions, class_names)
@@ -253,8 +206,7 @@ def finetune(
     """
     if len(train) < 2:
         raise DataError(f"fine-tuning needs at least 2 training images, got {len(train)}")
-    if recipe.threads is not None:
-        torch.set_num_threads(recipe.threads)
+    use_threads(recipe)
     device = resolve_device(recipe.device)
     if class_names is None:
         top = max(int(labelled.labels.max()) for labelled in (train, val) if labelled is not None)
@@ -289,7 +241,7 @@ def finetune(
         seconds_train = time.perf_counter() - started - seconds_augment
 
         started = time.perf_counter()
-        metrics = {} if val is None else evaluate(model, val, mean, std, class_names=class_names, device=str(device))
+        metrics = {} if val is None else score(model, val, mean, std, class_names=class_names, device=str(device))
         result = EpochResult(epoch, train_loss, metrics, seconds_train, seconds_augment, time.perf_counter() - started)
         results.append(result)
         if on_epoch is not None:
@@ -305,7 +257,7 @@ def finetune_and_test(
     std: _Stats,
     *,
     augment: Augment | None = None,
-    on_epoch: Callable[[EpochResult, dict[str, float] | None], None] | None = None,
+    on_epoch: OnEpoch | None = None,
 ) -> tuple[list[EpochResult], dict[str, float]]:
     """Fine-tunes ``model`` on ``task.train`` (scoring ``task.val`` every epoch), then scores ``task.test`` once.
 
@@ -324,7 +276,7 @@ def finetune_and_test(
     def finish_epoch(result: EpochResult) -> None:
         last = result.epoch == recipe.epochs
         if last:
-            test.update(evaluate(model, task.test, mean, std, class_names=task.class_names, device=recipe.device))
+            test.update(score(model, task.test, mean, std, class_names=task.class_names, device=recipe.device))
         if on_epoch is not None:
             on_epoch(result, test if last else None)
 

@@ -12,8 +12,8 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from autoaug.errors import PolicyError
-from autoaug.ops import Op, get_op
-from autoaug.policy._model import Policy, describe, make_stock_transform
+from autoaug.ops.image import make_stock_transform
+from autoaug.policy import Policy, describe, plan
 
 
 class _Applier(v2.Transform):
@@ -129,36 +129,15 @@ class _Applier(v2.Transform):
         return image
 
 
-def compile_policy(policy: Policy) -> tuple[tuple[Op, ...], dict[str, Any]]:
-    """Return the ops a policy uses and the plain data that, with their kernels, configures ``_Applier``."""
-    names = [spec.name for sub in policy.sub_policies for spec in sub] + list(policy.ops)
-    ops = tuple(get_op(name) for name in dict.fromkeys(names))
-    index = {op.name: i for i, op in enumerate(ops)}
-    choices: tuple[tuple[tuple[int, float, float | None], ...], ...]
-    if policy.structure in ("subpolicies", "stacked"):
-        choices = tuple(
-            tuple((index[spec.name], spec.probability, spec.magnitude) for spec in sub) for sub in policy.sub_policies
-        )
-    else:
-        magnitude = None if policy.structure == "trivial" else policy.magnitude
-        choices = tuple(((index[name], 1.0, magnitude),) for name in policy.ops)
-    return ops, {
-        "ranges": tuple((op.low, op.high, op.signed) for op in ops),
-        "choices": choices,
-        "repeats": policy.num_ops if policy.structure == "rand" else min(1, len(choices)),
-        "stock": (policy.transform, policy.kwargs) if policy.transform else None,
-    }
-
-
 class PolicyTransform(_Applier):
-    """A :class:`Policy` as a torchvision v2 transform; build it with :meth:`Policy.build`.
+    """An image :class:`Policy` as a torchvision v2 transform.
 
     Takes a PIL image (mode L or RGB), a uint8 tensor [C, H, W] or a tv_tensors.Image and returns
     the same type; a uint8 tensor [B, C, H, W] gets an independent draw per sample. Other labels in
     the sample pass through unchanged.
 
     Example:
-        >>> transform = Policy("trivial", ops=("rotate", "equalize")).build(torch.Generator().manual_seed(0))
+        >>> transform = PolicyTransform(Policy("trivial", ops=("rotate", "equalize")), torch.Generator().manual_seed(0))
         >>> transform(torch.zeros(3, 32, 32, dtype=torch.uint8)).shape
         torch.Size([3, 32, 32])
     """
@@ -166,8 +145,11 @@ class PolicyTransform(_Applier):
     _error = PolicyError
 
     def __init__(self, policy: Policy, generator: torch.Generator | None = None) -> None:
-        ops, plan = compile_policy(policy)
-        super().__init__(kernels=[op.kernel for op in ops], generator=generator, **plan)
+        """Compile ``policy``; ``generator`` is the source of every random draw (None: torch's global one)."""
+        if policy.modality != "image":
+            raise PolicyError(f"modality: an image transform needs an image policy, got a {policy.modality!r} one")
+        compiled = plan(policy)
+        super().__init__(kernels=[op.kernel for op in compiled.ops], generator=generator, **compiled.settings())
         self.policy = policy
 
     def extra_repr(self) -> str:

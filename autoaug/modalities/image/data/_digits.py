@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from autoaug.errors import DataError
 from autoaug.modalities.image.data._imageset import TransferTask, check_positive
 from autoaug.modalities.image.data._mnist import DIGIT_CLASSES, gray_image_set, load_mnist_5k
 from autoaug.modalities.image.data._split import balanced_subset, stratified_split
-from autoaug.errors import DataError
 
 __all__ = ["load_digits_task"]
 

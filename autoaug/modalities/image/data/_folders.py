@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from PIL import Image
 
+from autoaug.errors import DataError
 from autoaug.modalities.image.data._imageset import ImageSet, TransferTask, check_positive
 from autoaug.modalities.image.data._split import balanced_subset, stratified_split
-from autoaug.errors import DataError
 
 __all__ = ["IMAGE_EXTENSIONS", "describe_conversions", "load_folder_task"]
 

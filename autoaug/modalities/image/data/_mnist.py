@@ -9,8 +9,8 @@ import torch
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
-from autoaug.modalities.image.data._imageset import ImageSet
 from autoaug.errors import DataError
+from autoaug.modalities.image.data._imageset import ImageSet
 
 __all__ = ["DIGIT_CLASSES", "gray_image_set", "load_mnist_5k"]
 

@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from autoaug.errors import DataError
 from autoaug.modalities.image.data._imageset import TransferTask, check_positive
 from autoaug.modalities.image.data._mnist import DIGIT_CLASSES, gray_image_set, load_mnist_5k
 from autoaug.modalities.image.data._split import balanced_subset, stratified_split
-from autoaug.errors import DataError
 
 __all__ = ["PRINTED_FONTS", "load_printed_task", "render_printed_digits"]
 
