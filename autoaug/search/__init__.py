@@ -1,9 +1,31 @@
-"""The search driver: the only layer that combines Ray, Optuna and MLflow."""
+"""The search, the only layer that runs Ray and Optuna: the driver, the trainable, the searcher, early
+stopping, screening, the confirmation stage and resuming.
+
+A search is :func:`prepare_search` (every input checked before any worker starts) then
+:func:`run_search`. Search spaces (YAML files, ``autoaug/search_spaces``) turn into define-by-run
+Optuna suggestions here.
+"""
 
 from __future__ import annotations
 
-from autoaug.search._driver import PreparedSearch, SearchOutcome, prepare_search, run_search
-from autoaug.search._resume import recorded_config
+from autoaug.search._driver import SearchOutcome, print_line, run_search
+from autoaug.search._prepared import PreparedSearch, prepare_search
+from autoaug.search._resume import RESUME_FLAGS, recorded_config
 from autoaug.search._searcher import PolicySearcher
+from autoaug.search._space import SearchSpace, builtin_spaces, load_space, resolve_space_path, stack
 
-__all__ = ["PolicySearcher", "PreparedSearch", "SearchOutcome", "prepare_search", "recorded_config", "run_search"]
+__all__ = [
+    "RESUME_FLAGS",
+    "PolicySearcher",
+    "PreparedSearch",
+    "SearchOutcome",
+    "SearchSpace",
+    "builtin_spaces",
+    "load_space",
+    "prepare_search",
+    "print_line",
+    "recorded_config",
+    "resolve_space_path",
+    "run_search",
+    "stack",
+]

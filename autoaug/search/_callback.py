@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
-import torch
 from PIL import Image
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
-from autoaug.policy import Policy, render_grid
-from autoaug.search._searcher import BASELINE_KEY, POLICY_KEY
-from autoaug.search._trainable import NODE_KEY, PRIMARY_METRIC
-from autoaug.records._search import TAG_NODE, TAG_RETRIES, SearchTracker
+from autoaug.modalities import Modality
+from autoaug.policy import Policy
+from autoaug.records import SearchTracker
+from autoaug.vocabulary import BASELINE_KEY, NODE_KEY, POLICY_KEY, TAG_NODE, TAG_RETRIES, VAL_ACCURACY
 
 logger = logging.getLogger("autoaug.search")
 
@@ -51,7 +50,7 @@ def _reported_metrics(result: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def _failure_reason(trial: Trial) -> str:
+def failure_reason(trial: Trial) -> str:
     """The last line of the trial's error trace (read from the driver-side copy Tune writes first)."""
     local = Path(trial.error_file) if trial.error_file else None
     text = local.read_text(errors="replace") if local and local.is_file() else str(trial.get_error() or "")
@@ -65,13 +64,15 @@ class TrackingCallback(Callback):
     def __init__(
         self,
         tracker: SearchTracker,
-        sample_images: torch.Tensor,
+        modality: Modality,
+        preview_inputs: Any,
         epochs: int,
         total_trials: int,
         echo: Callable[[str], None],
     ) -> None:
         self._tracker = tracker
-        self._sample_images = sample_images
+        self._modality = modality
+        self._preview_inputs = preview_inputs
         self._epochs = epochs
         self._total = total_trials
         self._echo = echo
@@ -93,7 +94,7 @@ class TrackingCallback(Callback):
     def failure_reason(self, trial_id: str) -> str:
         """Why a trial failed, for the Optuna study (same text as its MLflow run)."""
         trial = self._trials.get(trial_id)
-        return _failure_reason(trial) if trial else "unknown error (see the Ray worker logs)"
+        return failure_reason(trial) if trial else "unknown error (see the Ray worker logs)"
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self._trials[trial.trial_id] = trial
@@ -110,7 +111,7 @@ class TrackingCallback(Callback):
 
     def _render_samples(self, policy: Policy, run_name: str) -> Image.Image | None:
         try:
-            return render_grid(policy, self._sample_images, samples=8, seed=0)
+            return self._modality.preview(policy, self._preview_inputs, samples=8, seed=0)
         except Exception as exc:  # a user's op may raise anything; the trial then fails on its worker
             logger.warning("%s: no sample grid, the policy raised %s: %s", run_name, type(exc).__name__, exc)
             return None
@@ -131,7 +132,7 @@ class TrackingCallback(Callback):
             return
         record.retries += 1
         self._tracker.set_trial_tags(trial.trial_id, {TAG_RETRIES: str(record.retries)})
-        self._echo(f"      {record.run_name:<32} retrying ({_failure_reason(trial)[:100]})")
+        self._echo(f"      {record.run_name:<32} retrying ({failure_reason(trial)[:100]})")
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         record = self.records[trial.trial_id]
@@ -140,7 +141,7 @@ class TrackingCallback(Callback):
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         record = self.records.get(trial.trial_id)
         if record is not None:
-            self._finish(record, "failed", _failure_reason(trial))
+            self._finish(record, "failed", failure_reason(trial))
 
     def close_unfinished(self, reason: str) -> None:
         """Record every trial that has not ended as failed (the search itself stopped)."""
@@ -152,11 +153,11 @@ class TrackingCallback(Callback):
         record.outcome, record.reason = outcome, reason
         self._tracker.end_trial(record.trial_id, outcome, reason or None)
         done = self._ended()
-        score = record.metrics.get(PRIMARY_METRIC)
+        score = record.metrics.get(VAL_ACCURACY)
         shown = f"val_accuracy={score:.3f}" if score is not None else reason
         # Only completed trials count: a running or pruned trial's score is from an earlier epoch.
-        completed = [r.metrics[PRIMARY_METRIC] for r in self.records.values()
-                     if r.outcome == "completed" and PRIMARY_METRIC in r.metrics]
+        completed = [r.metrics[VAL_ACCURACY] for r in self.records.values()
+                     if r.outcome == "completed" and VAL_ACCURACY in r.metrics]
         best = f"{max(completed):.3f}" if completed else "-"
         seconds = time.time() - record.started
         self._echo(

@@ -2,7 +2,7 @@
 
 Racing in its simplest form (as in SMAC's intensification and irace): after the search, the
 ``confirm_top`` best searched trials and the baselines are fine-tuned on ``confirm_seeds`` seeds
-that no trial used, all on the same seeds (paired), as Ray tasks. :func:`autoaug.results._selection.select`
+that no trial used, all on the same seeds (paired), as Ray tasks. :func:`autoaug.results.select`
 then decides on their target-validation accuracy. Every repeat is an MLflow run nested under the
 trial it repeats; the decision lands on the parent run.
 """
@@ -15,17 +15,14 @@ from typing import Any
 
 import ray
 
-from autoaug.modalities.image._backbone import PretrainedWeights
-from autoaug.modalities.image.data import TransferTask
-from autoaug.evaluate._repeats import SeedResult, fine_tune_once
+from autoaug.config import Recipe
+from autoaug.modalities import Backbone, Modality, Task, fine_tune_once
 from autoaug.ops import Op
 from autoaug.policy import Policy
-from autoaug.results._rows import TrialRow
+from autoaug.records import SearchTracker
+from autoaug.results import SeedResult, Selection, TrialRow, select
 from autoaug.search._reference_stage import remote_error
-from autoaug.results._selection import Selection, select
-from autoaug.search._trainable import ensure_ops
-from autoaug.records._search import SearchTracker, read_policy
-from autoaug.modalities.image._train import Recipe
+from autoaug.search._shipping import ensure_ops
 
 SEED_OFFSET = 1000
 """Confirmation seeds are ``seed + 1000``, ``seed + 1001``, ...: apart from the search's own seed and from
@@ -62,19 +59,20 @@ def confirmation_rows(rows: list[TrialRow], top: int) -> tuple[list[TrialRow], l
 
 
 def _fine_tune(
-    task: TransferTask, weights: PretrainedWeights, label: str, policy_json: str, seed: int, recipe: Recipe,
+    modality: Modality, task: Task, backbone: Backbone, label: str, policy_json: str, seed: int, recipe: Recipe,
     user_ops: tuple[Op, ...],
 ) -> SeedResult:
     ensure_ops(user_ops)
-    return fine_tune_once(task, weights, label, Policy.from_json(policy_json, source=label), seed, recipe)
+    return fine_tune_once(modality, task, backbone, label, Policy.from_json(policy_json, source=label), seed, recipe)
 
 
 def run_confirmation(
     tracker: SearchTracker,
     rows: list[TrialRow],
     *,
-    task: TransferTask,
-    weights: PretrainedWeights,
+    modality: Modality,
+    task: Task,
+    backbone: Backbone,
     recipe: Recipe,
     resources: dict[str, float],
     user_ops: tuple[Op, ...],
@@ -91,16 +89,17 @@ def run_confirmation(
     if not baselines or not seeds:
         return None
     chosen = [*candidates, *baselines]
-    policies = {row.name: read_policy(tracker.client, tracker.client.get_run(row.run_id)) for row in chosen}
+    policies = {row.name: tracker.trial_policy(row.run_id) for row in chosen}
     total = len(seeds) * len(chosen)
     echo(
         f"confirmation: {len(candidates)} searched polic{'y' if len(candidates) == 1 else 'ies'} and "
         f"{len(baselines)} baselines on fresh seeds {', '.join(map(str, seeds))} ({total} fine-tunes)"
     )
-    task_ref, weights_ref = ray.put(task), ray.put(weights)
+    modality_ref, task_ref, backbone_ref = ray.put(modality), ray.put(task), ray.put(backbone)
     remote: Any = ray.remote(_fine_tune).options(num_cpus=resources["cpu"], num_gpus=resources["gpu"])
     pending = {
-        remote.remote(task_ref, weights_ref, row.name, policies[row.name].to_json(), seed, recipe, user_ops): row
+        remote.remote(modality_ref, task_ref, backbone_ref, row.name, policies[row.name].to_json(), seed, recipe,
+                      user_ops): row
         for seed in seeds
         for row in chosen
     }

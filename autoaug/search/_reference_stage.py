@@ -1,4 +1,4 @@
-"""The search's reference model: fine-tuned once as a Ray task before any trial, cached on disk."""
+"""The search's reference model: fitted once as a Ray task before any trial, cached on disk."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from typing import Any
 
 import ray
 
-from autoaug.modalities.image._backbone import PretrainedWeights
-from autoaug.modalities.image.data import TransferTask
+from autoaug.config import Recipe
 from autoaug.errors import AutoaugError
-from autoaug.modalities.image._reference import Reference, fit_reference, load_reference, reference_key, save_reference
-from autoaug.records._search import local_store_dir
-from autoaug.modalities.image._train import Recipe
+from autoaug.modalities import Backbone, Modality, Reference, Task
+from autoaug.records import local_store_dir
 
 
 def reference_cache_dir(tracking_uri: str) -> Path:
@@ -29,33 +27,46 @@ def remote_error(exc: ray.exceptions.RayTaskError) -> Exception:
     return cause if isinstance(cause, AutoaugError) else exc
 
 
+def clean_accuracy(reference: Reference) -> float:
+    """The reference's accuracy on the clean target-validation data after its last epoch."""
+    return reference.epochs[-1].metrics["accuracy"]
+
+
+def _fit(modality: Modality, task: Task, backbone: Backbone, recipe: Recipe) -> Reference:
+    return modality.fit_reference(task, backbone, recipe)
+
+
 def prepare_reference(
-    task: TransferTask,
-    weights: PretrainedWeights,
+    modality: Modality,
+    task: Task,
+    backbone: Backbone,
     recipe: Recipe,
     cache_dir: Path,
     resources: dict[str, float],
     echo: Callable[[str], None],
 ) -> Reference:
-    """The cached reference for these inputs, or one fine-tuned now on a worker with ``resources``.
+    """The cached reference for these inputs, or one fitted now on a worker with ``resources``.
 
     Runs before the trials start; every trial and screening task then gets it through the object store.
     """
-    key = reference_key(task, weights, recipe)
-    path = cache_dir / f"reference-{key[:16]}.pt"
-    cached = load_reference(path, key)
+    key = modality.reference_key(task, backbone, recipe)
+    path = cache_dir / f"reference-{key[:16]}.pt" if key else None
+    cached = modality.load_reference(path, key) if path and key else None
     if cached is not None:
-        echo(f"reference model (no augmentation): reused {path} (val_accuracy {cached.clean_accuracy:.3f})")
+        echo(f"reference model (no augmentation): reused {path} (val_accuracy {clean_accuracy(cached):.3f})")
         return cached
     started = time.time()
-    fit: Any = ray.remote(fit_reference).options(num_cpus=resources["cpu"], num_gpus=resources["gpu"])
+    fit: Any = ray.remote(_fit).options(num_cpus=resources["cpu"], num_gpus=resources["gpu"])
     try:
-        reference: Reference = ray.get(fit.remote(task, weights, recipe))
+        reference: Reference = ray.get(fit.remote(modality, task, backbone, recipe))
     except ray.exceptions.RayTaskError as exc:
         raise remote_error(exc) from None
-    save_reference(reference, path)
+    where = ""
+    if path is not None:
+        modality.save_reference(reference, path)
+        where = f", cached in {path}"
     echo(
         f"reference model (no augmentation): fine-tuned in {time.time() - started:.0f}s "
-        f"(val_accuracy {reference.clean_accuracy:.3f}), cached in {path}"
+        f"(val_accuracy {clean_accuracy(reference):.3f}){where}"
     )
     return reference

@@ -8,7 +8,8 @@ from typing import Any
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
-from autoaug.search._searcher import BASELINE_KEY
+from autoaug.search._tune_internals import forget_rung_trial
+from autoaug.vocabulary import BASELINE_KEY
 
 
 def grace_epochs(epochs: int, grace_fraction: float) -> int:
@@ -61,6 +62,6 @@ class SearchedOnlyASHA(ASHAScheduler):
 
     def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict[str, Any]) -> None:
         if trial.config.get(BASELINE_KEY):
-            self._trial_info.pop(trial.trial_id, None)
+            forget_rung_trial(self, trial.trial_id)
             return
         super().on_trial_complete(tune_controller, trial, result)

@@ -19,20 +19,24 @@ from typing import Any
 import optuna
 import ray
 
-from autoaug.modalities.image._backbone import PretrainedWeights
-from autoaug.config import SearchConfig
-from autoaug.modalities.image.data import TransferTask
+from autoaug.config import Recipe, SearchConfig
+from autoaug.modalities import Backbone, Modality, Reference, Task
 from autoaug.ops import Op
-from autoaug.policy import Policy
-from autoaug.modalities.image._reference import Reference, measure_policies
+from autoaug.policy import Policy, headline
+from autoaug.records import SearchTracker
 from autoaug.search._reference_stage import remote_error
-from autoaug.search._searcher import SCREEN_RANK
+from autoaug.search._shipping import ensure_ops
 from autoaug.search._space import SearchSpace
-from autoaug.search._trainable import ensure_ops
-from autoaug.records._search import SearchTracker, headline
-from autoaug.modalities.image._train import Recipe
+from autoaug.vocabulary import (
+    AFFINITY,
+    FEATURE_DIVERSITY,
+    FEATURE_RELEVANCE,
+    REFERENCE_LOSS_RATIO,
+    SCREEN_RANK,
+    SCREEN_SCORE,
+)
 
-_COLUMNS = ("screen_score", "affinity", "reference_loss_ratio", "feature_relevance", "feature_diversity")
+_COLUMNS = (SCREEN_SCORE, AFFINITY, REFERENCE_LOSS_RATIO, FEATURE_RELEVANCE, FEATURE_DIVERSITY)
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,7 @@ class Candidate:
     @property
     def score(self) -> float:
         """The screen score; -inf when the policy could not be measured (it is never enqueued)."""
-        return self.measures.get("screen_score", -math.inf)
+        return self.measures.get(SCREEN_SCORE, -math.inf)
 
 
 def draw_candidates(space: SearchSpace, count: int, seed: int) -> list[Candidate]:
@@ -66,31 +70,47 @@ def draw_candidates(space: SearchSpace, count: int, seed: int) -> list[Candidate
     return candidates
 
 
+def measure_policies(
+    modality: Modality, reference: Reference, task: Task, backbone: Backbone, policies: list[Policy], recipe: Recipe
+) -> list[dict[str, float] | str]:
+    """Each policy's measures against ``reference``; a policy that raises gives its error message instead."""
+    measure = modality.meter(reference, task, backbone, recipe)
+    results: list[dict[str, float] | str] = []
+    for policy in policies:
+        try:
+            results.append(measure(policy))
+        except Exception as exc:  # a user's op may raise anything: report it with the candidate
+            results.append(f"{type(exc).__name__}: {exc}")
+    return results
+
+
 def _measure_remote(
     policies: list[Policy],
+    modality: Modality,
     reference: Reference,
-    task: TransferTask,
-    weights: PretrainedWeights,
+    task: Task,
+    backbone: Backbone,
     recipe: Recipe,
     user_ops: tuple[Op, ...],
 ) -> list[dict[str, float] | str]:
     ensure_ops(user_ops)
-    return measure_policies(reference, task, weights, policies, recipe)
+    return measure_policies(modality, reference, task, backbone, policies, recipe)
 
 
 def screen(
     candidates: list[Candidate],
     *,
+    modality: Modality,
     reference: Reference,
-    task: TransferTask,
-    weights: PretrainedWeights,
+    task: Task,
+    backbone: Backbone,
     recipe: Recipe,
     user_ops: tuple[Op, ...],
     workers: int,
     resources: dict[str, float],
 ) -> list[Candidate]:
     """Measure every candidate on up to ``workers`` Ray tasks; return them best-scored first."""
-    shared = [ray.put(value) for value in (reference, task, weights, recipe, user_ops)]
+    shared = [ray.put(value) for value in (modality, reference, task, backbone, recipe, user_ops)]
     measure: Any = ray.remote(_measure_remote).options(num_cpus=resources["cpu"], num_gpus=resources["gpu"])
     chunks = [candidates[start::workers] for start in range(workers)]
     pending = [measure.remote([c.policy for c in chunk], *shared) for chunk in chunks if chunk]
@@ -115,7 +135,7 @@ def enqueue_best(study: optuna.Study, ranked: list[Candidate], count: int) -> in
     """Enqueue the first ``count`` measurable candidates of ``ranked`` into ``study``; returns how many."""
     best = [candidate for candidate in ranked if not candidate.error][:count]
     for rank, candidate in enumerate(best, start=1):
-        study.enqueue_trial(candidate.params, user_attrs={SCREEN_RANK: rank, "screen_score": candidate.score})
+        study.enqueue_trial(candidate.params, user_attrs={SCREEN_RANK: rank, SCREEN_SCORE: candidate.score})
     return len(best)
 
 
@@ -134,9 +154,9 @@ def screen_csv(ranked: list[Candidate], enqueued: int) -> str:
 def run_screen(
     config: SearchConfig,
     space: SearchSpace,
-    task: TransferTask,
-    weights: PretrainedWeights,
-    recipe: Recipe,
+    modality: Modality,
+    task: Task,
+    backbone: Backbone,
     reference: Reference,
     user_ops: tuple[Op, ...],
     *,
@@ -144,22 +164,24 @@ def run_screen(
     tracker: SearchTracker,
     echo: Callable[[str], None],
 ) -> list[Candidate]:
-    """Screen ``config.screen`` candidates, enqueue the best ``config.screen_top`` (at most ``config.trials``).
+    """Screen ``config.search.screen`` candidates, enqueue the best ``screen_top`` (at most ``trials``).
 
     ``screen.csv`` and the screen's cost go on the parent run. Returns the candidates, best first.
     """
     started = time.time()
+    settings = config.search
     ranked = screen(
-        draw_candidates(space, config.screen, config.seed),
+        draw_candidates(space, settings.screen, config.training.seed),
+        modality=modality,
         reference=reference,
         task=task,
-        weights=weights,
-        recipe=recipe,
+        backbone=backbone,
+        recipe=config.recipe,
         user_ops=user_ops,
-        workers=config.concurrency,
-        resources={"cpu": config.cpus_per_trial, "gpu": config.gpus_per_trial},
+        workers=config.cluster.concurrency,
+        resources=config.resources,
     )
-    enqueued = enqueue_best(study, ranked, min(config.screen_top, config.trials))
+    enqueued = enqueue_best(study, ranked, min(settings.screen_top, settings.trials))
     seconds = time.time() - started
     tracker.log_search_text(screen_csv(ranked, enqueued), "screen.csv")
     tracker.log_search_metrics(

@@ -10,14 +10,17 @@ from ray.tune.search.optuna import OptunaSearch
 
 from autoaug.policy import Policy
 from autoaug.search._space import SearchSpace
+from autoaug.search._tune_internals import asked_trials, objective_metrics, optuna_study, told_trials
+from autoaug.vocabulary import (
+    BASELINE_ATTR,
+    BASELINE_KEY,
+    DUPLICATE_ATTR,
+    FAIL_REASON_ATTR,
+    POLICY_KEY,
+    SCREEN_RANK,
+    TUNE_TRIAL_ATTR,
+)
 
-BASELINE_KEY = "baseline"
-POLICY_KEY = "policy_json"
-SCREEN_RANK = "screen_rank"
-TUNE_TRIAL_ATTR = "tune_trial_id"
-FAIL_REASON_ATTR = "fail_reason"
-BASELINE_ATTR = "baseline"
-DUPLICATE_ATTR = "duplicate_of"
 _MAX_REDRAWS = 20
 
 
@@ -79,14 +82,14 @@ class PolicySearcher(OptunaSearch):
         for redraw in range(_MAX_REDRAWS):
             if not isinstance(config, dict) or config[POLICY_KEY] not in self._seen:
                 break
-            duplicate = self._ot_trials.pop(trial_id)
+            duplicate = asked_trials(self).pop(trial_id)
             duplicate.set_user_attr(DUPLICATE_ATTR, self._seen[config[POLICY_KEY]])
-            self._ot_study.tell(duplicate, state=optuna.trial.TrialState.FAIL)
-            self._ot_study.enqueue_trial(self._search_space.random_params(seed=self._redraw_seed * 1000 + duplicate.number))
+            self.study.tell(duplicate, state=optuna.trial.TrialState.FAIL)
+            self.study.enqueue_trial(self._search_space.random_params(seed=self._redraw_seed * 1000 + duplicate.number))
             config = super().suggest(trial_id)
         if isinstance(config, dict):
             self._seen.setdefault(config[POLICY_KEY], trial_id)
-            self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ATTR, trial_id)
+            asked_trials(self)[trial_id].set_user_attr(TUNE_TRIAL_ATTR, trial_id)
         return config
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
@@ -94,19 +97,21 @@ class PolicySearcher(OptunaSearch):
             super().on_trial_result(trial_id, result)
 
     def on_trial_complete(self, trial_id: str, result: dict[str, Any] | None = None, error: bool = False) -> None:
+        told = told_trials(self)
         if trial_id in self._baseline_trials:
-            if not error and result and trial_id not in self._completed_trials:
+            if not error and result and trial_id not in told:
                 self._warm_start(self._baseline_trials[trial_id], result)
-                self._completed_trials.add(trial_id)
+                told.add(trial_id)
             return
-        if trial_id in self._completed_trials:
+        if trial_id in told:
             return
         if error or (result and result.get(TRAINING_ITERATION, self._epochs) < self._epochs):
+            asked = asked_trials(self)[trial_id]
             if error and self.failure_reason is not None:
-                self._ot_trials[trial_id].set_user_attr(FAIL_REASON_ATTR, self.failure_reason(trial_id))
+                asked.set_user_attr(FAIL_REASON_ATTR, self.failure_reason(trial_id))
             state = optuna.trial.TrialState.FAIL if error else optuna.trial.TrialState.PRUNED
-            self._ot_study.tell(self._ot_trials[trial_id], state=state)
-            self._completed_trials.add(trial_id)
+            self.study.tell(asked, state=state)
+            told.add(trial_id)
             return
         super().on_trial_complete(trial_id, result, error)
 
@@ -115,10 +120,10 @@ class PolicySearcher(OptunaSearch):
         point = self._search_space.baseline_point(baseline)
         if point is None:
             return
-        metrics = self._metric if isinstance(self._metric, list) else [self._metric]
+        metrics = objective_metrics(self)
         if any(metric not in result for metric in metrics):
             return
-        self._ot_study.add_trial(
+        self.study.add_trial(
             optuna.trial.create_trial(
                 params={name: value for name, (value, _) in point.items()},
                 distributions={name: distribution for name, (_, distribution) in point.items()},
@@ -142,4 +147,4 @@ class PolicySearcher(OptunaSearch):
     @property
     def study(self) -> optuna.Study:
         """The Optuna study behind the searched (non-baseline) trials."""
-        return self._ot_study
+        return optuna_study(self)

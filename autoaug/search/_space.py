@@ -4,7 +4,8 @@ A space names a policy *structure* and the ops and ranges the sampler may use::
 
     version: 1
     name: default
-    structure: sequence        # sequence | subpolicies | rand | trivial
+    modality: image            # optional; the modality whose ops and baselines it names
+    structure: sequence        # sequence | subpolicies | rand | trivial | stacked
     ops: [rotate, downscale, gaussian_blur, "shear_*"]
     probability: [0.0, 1.0]
     magnitude: [0.0, 1.0]
@@ -32,9 +33,11 @@ import pydantic
 from optuna.distributions import BaseDistribution, CategoricalDistribution, IntDistribution
 
 from autoaug._yaml import FrozenModel, read_yaml, validate
-from autoaug.errors import PolicyError, SpaceError
+from autoaug.errors import AutoaugError, PolicyError, SpaceError
+from autoaug.modalities import get_modality
 from autoaug.ops import get_op, list_ops
-from autoaug.policy import OpSpec, Policy, baseline_policies
+from autoaug.policy import OpSpec, Policy
+from autoaug.vocabulary import DEFAULT_MODALITY
 
 Structure = Literal["sequence", "subpolicies", "rand", "trivial", "stacked"]
 _STRUCTURE_FIELDS: dict[str, set[str]] = {
@@ -70,6 +73,7 @@ class SearchSpace(FrozenModel):
     version: Literal[1] = 1
     name: str
     description: str = ""
+    modality: str = DEFAULT_MODALITY
     structure: Structure
     ops: tuple[str, ...] = pydantic.Field(min_length=1)
     probability: tuple[float, float] = (0.0, 1.0)
@@ -89,10 +93,19 @@ class SearchSpace(FrozenModel):
             raise ValueError(f"expected [low, high] with 1 <= low <= high <= 10, got {list(value)}")
         return value
 
+    @pydantic.field_validator("modality")
+    @classmethod
+    def _known_modality(cls, value: str) -> str:
+        try:
+            get_modality(value)
+        except AutoaugError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @pydantic.field_validator("bases")
     @classmethod
-    def _check_bases(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        known = baseline_policies()
+    def _check_bases(cls, value: tuple[str, ...], info: pydantic.ValidationInfo) -> tuple[str, ...]:
+        known = _baselines(info.data.get("modality", DEFAULT_MODALITY))
         unknown = [name for name in value if name not in known]
         if unknown or not value or len(set(value)) != len(value):
             raise ValueError(f"expected distinct baseline names from {', '.join(known)}, got {list(value)}")
@@ -107,16 +120,17 @@ class SearchSpace(FrozenModel):
 
     @pydantic.field_validator("ops")
     @classmethod
-    def _expand_ops(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+    def _expand_ops(cls, patterns: tuple[str, ...], info: pydantic.ValidationInfo) -> tuple[str, ...]:
+        modality = info.data.get("modality", DEFAULT_MODALITY)
         names: list[str] = []
         for index, pattern in enumerate(patterns):
             if any(char in pattern for char in "*?["):
-                matches = [op.name for op in list_ops(pattern)]
+                matches = [op.name for op in list_ops(pattern, modality)]
                 if not matches:
                     raise ValueError(f"ops[{index}]: pattern {pattern!r} matches no op (see `autoaug ops`)")
             else:
                 try:
-                    matches = [get_op(pattern).name]
+                    matches = [get_op(pattern, modality).name]
                 except PolicyError as exc:
                     raise ValueError(f"ops[{index}]: {exc}") from None
             names.extend(name for name in matches if name not in names)
@@ -140,6 +154,7 @@ class SearchSpace(FrozenModel):
             return Policy(
                 structure="subpolicies",
                 sub_policies=(tuple(self._suggest_op(trial, op, op) for op in self.ops),),
+                modality=self.modality,
             )
         if self.structure == "subpolicies":
             return Policy(
@@ -148,20 +163,23 @@ class SearchSpace(FrozenModel):
                     tuple(self._suggest_slot(trial, f"s{i}.op{j}") for j in range(self.ops_per_sub_policy))
                     for i in range(self.sub_policies)
                 ),
+                modality=self.modality,
             )
         if self.structure == "stacked":
             base = trial.suggest_categorical(BASE_PARAM, list(self.bases))
             count = trial.suggest_int(EXTRA_OPS_PARAM, *self.extra_ops)
-            return stack(base, tuple(self._suggest_slot(trial, f"extra{i}") for i in range(count)))
+            steps = tuple(self._suggest_slot(trial, f"extra{i}") for i in range(count))
+            return stack(_baselines(self.modality)[base], steps)
         if self.structure == "rand":
             return Policy(
                 structure="rand",
                 ops=self.ops,
                 num_ops=trial.suggest_int("num_ops", *self.num_ops),
                 magnitude=trial.suggest_float("magnitude", *self.magnitude),
+                modality=self.modality,
             )
         kept = tuple(op for op in self.ops if trial.suggest_categorical(f"use.{op}", ["yes", "no"]) == "yes")
-        return Policy(structure="trivial", ops=kept or ("identity",))
+        return Policy(structure="trivial", ops=kept or ("identity",), modality=self.modality)
 
     def baseline_point(self, baseline: str) -> dict[str, tuple[str | int, BaseDistribution]] | None:
         """The space's parameters (value, distribution) that give the baseline ``baseline``, if it holds it.
@@ -198,21 +216,28 @@ class SearchSpace(FrozenModel):
         )
 
 
-def stack(base: str, steps: tuple[OpSpec, ...]) -> Policy:
-    """The baseline ``base`` followed by ``steps``; with no step, the baseline itself.
+def _baselines(modality: str) -> dict[str, Policy]:
+    return get_modality(modality).baselines()
+
+
+def stack(baseline: Policy, steps: tuple[OpSpec, ...]) -> Policy:
+    """The ``baseline`` policy followed by ``steps``; with no step, the baseline itself.
 
     Example:
-        >>> stack("rand_augment", (OpSpec("downscale", 0.5, 0.8),)).structure
+        >>> from autoaug.modalities.image import baseline_policies
+        >>> stack(baseline_policies()["rand_augment"], (OpSpec("downscale", 0.5, 0.8),)).structure
         'stacked'
-        >>> stack("none", ()).structure
+        >>> stack(baseline_policies()["none"], ()).structure
         'none'
     """
-    baseline = baseline_policies()[base]
     if not steps:
         return baseline
+    modality = baseline.modality
     if baseline.structure == "none":
-        return Policy("subpolicies", sub_policies=(steps,))
-    return Policy("stacked", transform=baseline.transform, kwargs=baseline.kwargs, sub_policies=(steps,))
+        return Policy("subpolicies", sub_policies=(steps,), modality=modality)
+    return Policy(
+        "stacked", transform=baseline.transform, kwargs=baseline.kwargs, sub_policies=(steps,), modality=modality
+    )
 
 
 def builtin_spaces() -> list[str]:
