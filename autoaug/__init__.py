@@ -1,5 +1,9 @@
 """autoaug: automated augmentation-policy search for fine-tuning pre-trained backbones.
 
+The layers, from the top: ``cli``, ``search`` (Ray and Optuna), ``evaluate``, ``records`` (MLflow),
+``modalities`` (the only tensor code the search runs, behind one interface), ``results``, ``config``,
+``policy`` and ``ops``; see ARCHITECTURE.md.
+
 Example:
     >>> from autoaug import load_policy
     >>> transform = load_policy("best_policy.json")  # doctest: +SKIP
@@ -15,7 +19,11 @@ __version__ = "0.1.0"
 # Public names and the module that defines each; imported on first use so that the command line
 # answers `--help` without loading torch.
 _EXPORTS = {
-    "load_policy": "autoaug.policy",
+    "load_policy": "autoaug.modalities",
+    "get_modality": "autoaug.modalities",
+    "list_modalities": "autoaug.modalities",
+    "register_modality": "autoaug.modalities",
+    "Modality": "autoaug.modalities",
     "read_policy": "autoaug.policy",
     "save_policy": "autoaug.policy",
     "Policy": "autoaug.policy",

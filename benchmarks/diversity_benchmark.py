@@ -30,9 +30,9 @@ from mlflow import MlflowClient
 from scipy.stats import spearmanr
 
 from autoaug.config import SearchConfig, load_config
-from autoaug.results._rows import TrialRow
+from autoaug.records import find_search, trial_runs
+from autoaug.results import TrialRow
 from autoaug.search import SearchOutcome, prepare_search, run_search
-from autoaug.records._search import find_search, trial_runs
 
 RESULTS = Path(__file__).resolve().parent / "results" / "diversity.json"
 MEASURED = ("screen_score", "affinity", "reference_loss_ratio", "diversity", "feature_relevance", "feature_diversity")
@@ -44,7 +44,7 @@ def _search(settings: dict[str, Any]) -> tuple[SearchConfig, SearchOutcome, dict
         config = load_config(overrides={**settings, "tracking_uri": f"sqlite:///{store}/mlflow.db"})
         outcome = run_search(prepare_search(config))
         client = MlflowClient(outcome.tracking_uri)
-        parent = find_search(client, config.experiment, config.name)
+        parent = find_search(client, config.store.experiment, config.name)
         runs = {
             run.info.run_id: {
                 "seconds": (run.info.end_time - run.info.start_time) / 1000,
@@ -83,10 +83,10 @@ def _expected_best_of_random_order(values: list[float]) -> list[float]:
 def _cost(config: SearchConfig, outcome: SearchOutcome, records: dict[str, Any]) -> dict[str, float]:
     trial_seconds = sum(run["seconds"] for run in records["runs"].values())
     parent = records["parent"]
-    tasks = parent.get("reference_seconds", 0.0) + parent.get("screen_seconds", 0.0) * config.concurrency
+    tasks = parent.get("reference_seconds", 0.0) + parent.get("screen_seconds", 0.0) * config.cluster.concurrency
     return {
         "wall_seconds": round(outcome.seconds, 1),
-        "cpu_seconds": round((trial_seconds + tasks) * config.cpus_per_trial, 1),
+        "cpu_seconds": round((trial_seconds + tasks) * config.training.cpus_per_trial, 1),
         "reference_seconds": round(parent.get("reference_seconds", 0.0), 1),
         "screen_seconds": round(parent.get("screen_seconds", 0.0), 1),
         "fine_tuned_trials": len(records["runs"]),
@@ -160,10 +160,11 @@ def main() -> None:
     assert config is not None
     report = {
         "task": "digits",
-        "config": config.model_dump(
-            mode="json", include={"backbone", "weights", "image_size", "train_size", "epochs", "batch_size", "lr",
-                                  "concurrency", "cpus_per_trial", "seed"}
-        ),
+        "config": {
+            name: value for name, value in config.settings().items()
+            if name in {"backbone", "weights", "image_size", "train_size", "epochs", "batch_size", "lr", "concurrency",
+                        "cpus_per_trial", "seed"}
+        },
         "screen_spearman": searches["screen_all"]["spearman_with_val_accuracy"]["screen_score"],
         "searches": searches,
     }

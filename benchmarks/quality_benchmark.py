@@ -38,9 +38,9 @@ from mlflow import MlflowClient
 from scipy import stats
 
 from autoaug.config import load_config
-from autoaug.results._rows import TrialRow, load_trial_rows
+from autoaug.records import CONFIRMATION_ARTIFACT, find_search, load_trial_rows
+from autoaug.results import TrialRow
 from autoaug.search._scheduler import rungs
-from autoaug.records._search import CONFIRMATION_ARTIFACT, find_search
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
 BASELINES = ("none", "trivial_augment_wide", "rand_augment", "auto_augment")
@@ -177,12 +177,12 @@ def run_task(
     scores = _evaluate(task, policy, seeds, work, recipe)
     baseline_means = {b: statistics.fmean(scores[b].values()) for b in BASELINES}
     best_baseline = max(baseline_means, key=baseline_means.__getitem__)
-    slots = min(config.concurrency * config.cpus_per_trial, os.cpu_count() or 1)
+    slots = min(config.cluster.concurrency * config.training.cpus_per_trial, os.cpu_count() or 1)
     rows = load_trial_rows(client, parent)
     figures = {
         "search_wall_minutes": round(wall / 60, 2),
         "search_cpu_minutes": round(wall / 60 * slots, 2),
-        "epochs": config.epochs,
+        "epochs": config.training.epochs,
         "trials": {o: sum(r.outcome == o for r in rows) for o in ("completed", "pruned", "failed")},
         "fresh_seeds": seeds,
         "exported": confirmation["pick"],
@@ -201,7 +201,8 @@ def run_task(
                  log=work / "search-no-stopping.log")
         full_rows = load_trial_rows(client, find_search(client, "autoaug", full))
         extras["early_stopping"] = replay_early_stopping(
-            _curves(client, full_rows), config.epochs, config.grace_fraction, config.reduction_factor, config.confirm_top
+            _curves(client, full_rows), config.training.epochs, config.search.grace_fraction, config.search.reduction_factor,
+            config.search.confirm_top
         )
         extras["early_stopping"]["best_val_after_k_without_stopping"] = _best_after_k(full_rows)
     return figures, extras

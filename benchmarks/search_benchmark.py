@@ -25,7 +25,7 @@ from typing import Any
 from mlflow import MlflowClient
 
 from autoaug.config import load_config
-from autoaug.results._rows import TrialRow, best_row
+from autoaug.results import TrialRow, best_row
 from autoaug.search import SearchOutcome, prepare_search, run_search
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
@@ -100,7 +100,7 @@ def main() -> None:
                 "tracking_uri": f"sqlite:///{store}/mlflow.db", "name": f"benchmark-seed{seed}",
             })
             outcome = run_search(prepare_search(config))
-            runs.append({"seed": seed, **measure(outcome, config.concurrency)})
+            runs.append({"seed": seed, **measure(outcome, config.cluster.concurrency)})
             print(json.dumps(runs[-1], indent=2))
     keys = [("wall_seconds",), ("trials_per_hour",), ("share_in_train_augment_score",), ("share_in_measures",),
             ("reference_seconds",),
@@ -108,7 +108,8 @@ def main() -> None:
               for name in ("best", "best_searched", "none", "trivial_augment_wide", "rand_augment")]]
     summary = {"/".join(key): _median(runs, *key) for key in keys}
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"config": config.model_dump(mode="json", exclude={"tracking_uri", "name", "seed"}),
+    args.output.write_text(json.dumps({"config": {name: value for name, value in config.settings().items()
+                                                  if name not in {"tracking_uri", "seed"}},
                                        "seeds": args.seeds, "median": summary, "runs": runs}, indent=2) + "\n")
     print(f"wrote {args.output}")
 

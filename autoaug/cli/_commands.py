@@ -4,34 +4,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
-import subprocess
 import sys
+from typing import Any
 
-from mlflow import MlflowClient
-
-from autoaug.cli import config_overrides, evaluation_seeds
-from autoaug.config import SearchConfig, load_config
-from autoaug.modalities.image.data import load_digits_task, load_folder_task
+from autoaug.cli._args import config_overrides, evaluation_seeds
+from autoaug.cli._report import final_report
+from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, load_config
 from autoaug.errors import ConfigError
-from autoaug.evaluate._run import prepare_evaluation, run_evaluation_command
+from autoaug.evaluate import prepare_evaluation, run_evaluation
+from autoaug.modalities import get_modality
 from autoaug.ops import list_ops
-from autoaug.policy import (
-    PolicyMetadata,
-    baseline_policies,
-    describe,
-    policy_to_snippet,
-    read_policy,
-    render_grid,
-    save_policy,
-)
-from autoaug.results._rows import TrialRow, best_row, format_table, load_trial_rows
-from autoaug.search import SearchOutcome, prepare_search, recorded_config, run_search
-from autoaug.records._plots import save_search_plots
-from autoaug.results._selection import Selection
-from autoaug.records._search import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT, find_search, prepare_store, store_client
-from autoaug.records._search import read_policy as read_trial_policy
-from autoaug.results._tradeoff import candidates, choose
+from autoaug.policy import PolicyMetadata, describe, read_policy, save_policy
+from autoaug.records import find_search, load_trial_rows, read_trial_policy, save_search_plots, serve_ui, store_client
+from autoaug.results import TrialRow, candidates, choose, format_table
+from autoaug.search import prepare_search, recorded_config, run_search
+from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
 
 
 def search(args: argparse.Namespace) -> int:
@@ -53,85 +40,13 @@ def search(args: argparse.Namespace) -> int:
 
 
 def _location_flags(config: SearchConfig) -> str:
-    """The flags a resume needs to find the same cluster, records and saved state."""
-    defaults = SearchConfig.model_fields
-    flags = ""
-    for name in ("address", "tracking_uri", "experiment", "storage_path"):
-        value = getattr(config, name)
-        if value != defaults[name].default:
-            flags += f" --{name.replace('_', '-')} {value}"
-    return flags
+    """The flags a resume needs to find the same cluster, records and saved state (those that are not defaults)."""
+    given, defaults = config.settings(RESUMABLE_GROUPS), SearchConfig().settings(RESUMABLE_GROUPS)
+    return "".join(f" --{name.replace('_', '-')} {value}" for name, value in given.items() if value != defaults[name])
 
 
-def _test_accuracy(row: TrialRow | None) -> str:
-    value = row.metrics.get("test_accuracy") if row else None
-    return f"{value:.3f}" if value is not None else "-"
-
-
-def final_report(outcome: SearchOutcome) -> str:
-    """The summary printed at the end of ``autoaug search``."""
-    lines = ["", f"Trials of {outcome.name!r}, ranked by target-validation accuracy:", format_table(outcome.rows, 15)]
-    if outcome.best is None:
-        lines.append("\nNo trial completed: see the failure reasons above and in the MLflow UI.")
-        return "\n".join(lines)
-    best = outcome.best
-    chosen = "Exported policy (confirmed on fresh seeds)" if outcome.selection else "Best policy"
-    lines += [
-        "",
-        f"{chosen}: {best.name}  val_accuracy {best.score:.3f}  held-out test accuracy {_test_accuracy(best)}",
-        f"  {best.policy}",
-        "",
-        "Held-out target test accuracy (reported only; trials are ranked on validation):",
-    ]
-    baselines = [row for row in outcome.rows if row.baseline]
-    for row in [best, *[b for b in baselines if b is not best]]:
-        label = f"baseline {row.baseline}" if row.baseline else f"best searched ({row.name})"
-        lines.append(f"  {label:<40} {_test_accuracy(row)}")
-    searched = best_row(outcome.rows, searched_only=True)
-    top_baseline = best_row(baselines)
-    if outcome.selection is not None:
-        lines += ["", *confirmation_lines(outcome.selection)]
-    elif searched and top_baseline:
-        gap = searched.score - top_baseline.score
-        verdict = "beat" if gap > 0 else "did not beat"
-        lines.append(
-            f"  The best searched policy {verdict} the best baseline ({top_baseline.baseline}) on validation "
-            f"by {gap:+.3f}."
-        )
-    failed = sum(row.outcome == "failed" for row in outcome.rows)
-    if failed:
-        lines.append(f"  {failed} trial(s) failed; their reasons are in the table and in MLflow.")
-    next_steps = [
-        ("autoaug ui", "parent and trial runs at http://127.0.0.1:5000"),
-        (f"autoaug trials --name {outcome.name}", "every trial, ranked"),
-        (f"autoaug plots --name {outcome.name}", "relevance vs diversity, accuracy per trial, best samples"),
-        (f"autoaug export --name {outcome.name}", "best_policy.json + best_policy.py (--pick knee: a trade-off)"),
-        ("autoaug evaluate best_policy.json", "prove it against the baselines over 3 more seeds"),
-    ]
-    width = max(len(command) for command, _ in next_steps)
-    lines += ["", f"Finished in {outcome.seconds / 60:.1f} min. Next:"]
-    lines += [f"  {command:<{width}}  # {what}" for command, what in next_steps]
-    lines.append("  then in your training code: from autoaug import load_policy; tf = load_policy('best_policy.json')")
-    return "\n".join(lines)
-
-
-def confirmation_lines(selection: Selection) -> list[str]:
-    """The confirmation stage as a table: each policy's mean score on the fresh seeds and its paired gap."""
-    seeds = ", ".join(map(str, selection.seeds))
-    lines = [
-        f"Confirmation on fresh seeds {seeds} (target-validation accuracy, mean ± std; paired gap to the best "
-        f"baseline, {selection.best_baseline}, with its 95% interval):",
-    ]
-    for label, mean in sorted(selection.means.items(), key=lambda item: -item[1]):
-        gap = selection.gaps.get(label)
-        verdict = "" if gap is None else f"  gap {gap.describe()}{'  confirmed' if gap.clear else ''}"
-        marker = "*" if label == selection.pick else " "
-        lines.append(f" {marker} {label:<38} {mean:.3f} ± {selection.stds[label]:.3f}{verdict}")
-    lines.append(f"  Verdict: {selection.verdict()}.")
-    return lines
-
-
-def _client(args: argparse.Namespace) -> MlflowClient:
+def _client(args: argparse.Namespace) -> Any:
+    """A client of the store ``--tracking-uri`` names."""
     return store_client(args.tracking_uri)
 
 
@@ -146,7 +61,8 @@ def trials(args: argparse.Namespace) -> int:
 
 
 def export(args: argparse.Namespace) -> int:
-    """Write the picked policy of a search (with its scores) as JSON and as a torchvision-only snippet."""
+    """Write the picked policy of a search (with its scores) as JSON and, where its modality has one, as
+    standalone source (a torchvision-only snippet for images)."""
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
     search_name = parent.info.run_name
@@ -157,10 +73,12 @@ def export(args: argparse.Namespace) -> int:
     metadata = _export_metadata(row, search_name, args.pick, tags, parent.data.metrics)
     policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
     snippet_path = args.output.with_suffix(".py")
+    source = get_modality(policy.modality).standalone_source(policy)
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         save_policy(policy, args.output)
-        snippet_path.write_text(policy_to_snippet(policy), encoding="utf-8")
+        if source is not None:
+            snippet_path.write_text(source, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot write {args.output} or {snippet_path} ({exc.strerror}): choose another -o") from None
     scores = "  ".join(f"{name} {value:.3f}" for name, value in metadata.scores().items())
@@ -169,7 +87,10 @@ def export(args: argparse.Namespace) -> int:
     if metadata.verdict:
         print(f"  confirmation: {metadata.verdict}")
     print(f"  {describe(policy)}")
-    print(f"wrote {args.output} (load with autoaug.load_policy) and {snippet_path} (torchvision only)")
+    snippet = f"and {snippet_path} (standalone: needs no autoaug)"
+    if source is None:
+        snippet = f"({policy.modality} has no standalone source)"
+    print(f"wrote {args.output} (load with autoaug.load_policy) {snippet}")
     return 0
 
 
@@ -208,23 +129,19 @@ def plots(args: argparse.Namespace) -> int:
 def evaluate(args: argparse.Namespace) -> int:
     """Fine-tune under the policies and the baselines over several seeds; report held-out test accuracy."""
     config = load_config(args.config, config_overrides(args))
-    baselines = list(baseline_policies()) if args.baselines is None else args.baselines
-    prepared = prepare_evaluation(config, args.policies, baselines, evaluation_seeds(args, config.seed))
-    outcome = run_evaluation_command(prepared, args.output_json, args.plot)
+    baselines = list(get_modality(config.data.modality).baselines()) if args.baselines is None else args.baselines
+    prepared = prepare_evaluation(config, args.policies, baselines, evaluation_seeds(args, config.training.seed))
+    outcome = run_evaluation(prepared, args.output_json, args.plot)
     print("\n" + outcome.table)
     print(f"\nwrote {args.output_json} and {args.plot}; MLflow run {outcome.run_id} "
-          f"in experiment {config.experiment!r} (autoaug ui)")
+          f"in experiment {config.store.experiment!r} (autoaug ui)")
     return 0
 
 
 def ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
-    uri = prepare_store(args.tracking_uri)
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-               "--host", args.host, "--port", str(args.port), "--workers", "1"]
     print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    return subprocess.call(command, env=env)
+    return serve_ui(args.tracking_uri, args.host, args.port)
 
 
 def ops(args: argparse.Namespace) -> int:
@@ -242,11 +159,12 @@ def ops(args: argparse.Namespace) -> int:
 def preview(args: argparse.Namespace) -> int:
     """Write a PNG grid of the policy applied to a few sample images."""
     policy = read_policy(args.policy)
+    modality = get_modality(policy.modality)
     if args.images:
-        task = load_folder_task(args.images, args.images)
+        data = DataConfig(modality=policy.modality, task="folders", train_dir=args.images, val_dir=args.images)
     else:
-        task = load_digits_task(train_size=100)
-    images = task.train.images[:: max(1, len(task.train) // 6)][:6]
-    render_grid(policy, images, samples=args.samples, seed=args.seed).save(args.output)
-    print(f"wrote {args.output}: {len(images)} images x {args.samples} draws of {describe(policy)}")
+        data = DataConfig(modality=policy.modality, train_size=100)
+    inputs = modality.preview_inputs(modality.load_task(data, seed=0))
+    modality.preview(policy, inputs, samples=args.samples, seed=args.seed).save(args.output)
+    print(f"wrote {args.output}: {len(inputs)} inputs x {args.samples} draws of {describe(policy)}")
     return 0

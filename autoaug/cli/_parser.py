@@ -1,31 +1,24 @@
-"""The ``autoaug`` command line: search, trials, export, plots, evaluate, ui, ops, preview."""
+"""The argument parser of every ``autoaug`` command; the configuration's flags are generated from its model.
+
+Imports neither torch nor Ray, so ``--help`` and argument errors answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
-import os
-import signal
-import sys
 import typing
 from pathlib import Path
-from types import FrameType
-from typing import Any, Callable
 
-from autoaug.config import TASK_DEFAULTS, SearchConfig, check_name
-from autoaug.errors import AutoaugError
-from autoaug.results._tradeoff import PICKS
+from pydantic.fields import FieldInfo
 
-DEFAULT_TRACKING_URI = SearchConfig.model_fields["tracking_uri"].default
-DEFAULT_EXPERIMENT = SearchConfig.model_fields["experiment"].default
+from autoaug.cli._args import DEFAULT_REPEATS
+from autoaug.config import GROUPS, TASK_DEFAULTS, SearchConfig, StoreConfig, check_name
+from autoaug.results import PICKS
 
-
-# Search settings that do not change how one policy is fine-tuned and scored.
-_SEARCH_ONLY = ("name", "space", "trials", "baselines", "concurrency", "gpus_per_trial", "early_stopping", "address",
-                "grace_fraction", "reduction_factor", "confirm_top", "confirm_seeds")
-DEFAULT_REPEATS = 3
-# Commands that close their MLflow runs when interrupted; for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
-_SIGTERM_AS_CTRL_C = ("search", "evaluate")
+DEFAULT_TRACKING_URI = StoreConfig.model_fields["tracking_uri"].default
+DEFAULT_EXPERIMENT = StoreConfig.model_fields["experiment"].default
+COMMAND_GROUPS = {"search": tuple(GROUPS), "evaluate": ("data", "model", "training", "store")}
+"""The configuration groups each command takes: ``evaluate`` what shapes a fine-tune and where it is recorded."""
 
 
 def search_name(value: str) -> str:
@@ -36,23 +29,27 @@ def search_name(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _add_config_flags(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
-    """One flag per :class:`SearchConfig` field; unset flags leave the file or default value alone."""
-    for name, field in SearchConfig.model_fields.items():
-        if name == "version" or name in skip:
-            continue
-        flag = "--" + name.replace("_", "-")
-        default = "the task's" if name in TASK_DEFAULTS else field.default
-        help_text = f"{field.description} (default: {default})"
-        args = typing.get_args(field.annotation)
-        if field.annotation is bool:
-            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif typing.get_origin(field.annotation) is tuple:
-            parser.add_argument(flag, dest=name, nargs="*", default=None, metavar=name.upper(), help=help_text)
-        else:
-            scalar = field.annotation if not args else next(a for a in args if a is not type(None))
-            kind = search_name if name == "name" else scalar if scalar in (int, float) else str
-            parser.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
+def _add_config_flags(parser: argparse.ArgumentParser, command: str) -> None:
+    """One flag per setting of the command's groups; unset flags leave the file or default value alone."""
+    for group in COMMAND_GROUPS[command]:
+        for name, field in GROUPS[group].model_fields.items():
+            _add_setting_flag(parser, name, field)
+
+
+def _add_setting_flag(parser: argparse.ArgumentParser, name: str, field: FieldInfo) -> None:
+    """The flag of one setting, typed from its annotation."""
+    flag = "--" + name.replace("_", "-")
+    default = "the task's" if name in TASK_DEFAULTS else field.default
+    help_text = f"{field.description} (default: {default})"
+    args = typing.get_args(field.annotation)
+    if field.annotation is bool:
+        parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+    elif typing.get_origin(field.annotation) is tuple:
+        parser.add_argument(flag, dest=name, nargs="*", default=None, metavar=name.upper(), help=help_text)
+    else:
+        scalar = field.annotation if not args else next(a for a in args if a is not type(None))
+        kind = search_name if name == "name" else scalar if scalar in (int, float) else str
+        parser.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
 
 
 def _add_store_flags(parser: argparse.ArgumentParser) -> None:
@@ -79,10 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
         "target-domain validation data and record every trial in MLflow. Flags override --config.",
     )
     search.add_argument("--config", type=Path, help="YAML search configuration (keys as the flags below)")
+    _add_setting_flag(search, "name", SearchConfig.model_fields["name"])
     search.add_argument("--resume", metavar="NAME", type=search_name, help="continue the stopped search NAME with "
                         "its recorded settings (only --address, --tracking-uri, --experiment, --storage-path, "
                         "--concurrency and --max-failures may change)")
-    _add_config_flags(search)
+    _add_config_flags(search, "search")
 
     trials = commands.add_parser("trials", help="ranked table of a search's trials")
     _add_search_name(trials)
@@ -122,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--repeats", type=int, metavar="N", help="use the N seeds after --seed")
     evaluate.add_argument("--output-json", type=Path, default=Path("evaluation.json"), help="default: %(default)s")
     evaluate.add_argument("--plot", type=Path, default=Path("evaluation.png"), help="default: %(default)s")
-    _add_config_flags(evaluate, skip=_SEARCH_ONLY)
+    _add_config_flags(evaluate, "evaluate")
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the search records")
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "
@@ -140,58 +138,3 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--samples", type=int, default=8, help="augmented draws per image (default: %(default)s)")
     preview.add_argument("--seed", type=int, default=0)
     return parser
-
-
-def _run(args: argparse.Namespace) -> int:
-    # Imported here so that `--help` and argument errors answer without loading torch and Ray.
-    from autoaug.cli import _commands as commands
-
-    handler: Callable[[argparse.Namespace], int] = getattr(commands, args.command)
-    return handler(args)
-
-
-def _ctrl_c(signum: int, frame: FrameType | None) -> None:
-    """Do what Ctrl-C would do now: Ray Tune's handler while a search runs (stop, save, return), else interrupt."""
-    handler = signal.getsignal(signal.SIGINT)
-    if callable(handler):
-        handler(signal.SIGINT, frame)
-    else:  # SIGINT ignored, as in some background jobs: SIGTERM still stops
-        raise KeyboardInterrupt
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``autoaug`` console script.
-
-    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search`` and
-    ``evaluate``, by SIGTERM (their MLflow runs are closed first).
-    """
-    args = build_parser().parse_args(argv)
-    if args.command in _SIGTERM_AS_CTRL_C:
-        signal.signal(signal.SIGTERM, _ctrl_c)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return _run(args)
-    except AutoaugError as exc:
-        print(f"autoaug {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"autoaug {args.command}: interrupted", file=sys.stderr)
-        return 130
-
-
-def evaluation_seeds(args: argparse.Namespace, search_seed: int) -> tuple[int, ...]:
-    """The seeds ``autoaug evaluate`` fine-tunes with: ``--seeds``, else the ``--repeats`` seeds after ``search_seed``.
-
-    The search trained every trial with ``search_seed`` and picked its best policy at that seed, so by
-    default the evaluation leaves it out.
-    """
-    if args.seeds:
-        return tuple(args.seeds)
-    repeats = DEFAULT_REPEATS if args.repeats is None else args.repeats
-    return tuple(range(search_seed + 1, search_seed + 1 + repeats))
-
-
-def config_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The search flags that were given, keyed by config field."""
-    return {name: getattr(args, name) for name in SearchConfig.model_fields if getattr(args, name, None) is not None}

@@ -12,7 +12,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never open a window
 import matplotlib.pyplot as plt  # noqa: E402
 
-from autoaug.evaluate._repeats import Comparison, PolicyStats, SeedResult, compare  # noqa: E402
+from autoaug.results import Comparison, PolicyStats, SeedResult, compare  # noqa: E402
+from autoaug.vocabulary import TEST_ACCURACY, VAL_ACCURACY  # noqa: E402
 
 __all__ = ["FORMAT", "comparisons", "format_table", "plot", "to_record"]
 
@@ -100,7 +101,7 @@ def to_record(
         "format": FORMAT,
         "version": _VERSION,
         **context,
-        "test_accuracy": {
+        TEST_ACCURACY: {
             s.policy: {"mean": _number(s.mean), "std": _number(s.std), "per_seed": dict(zip(map(str, s.seeds), s.values))}
             for s in stats
         },
@@ -112,8 +113,8 @@ def to_record(
             {
                 "policy": r.policy,
                 "seed": r.seed,
-                "test_accuracy": r.test_accuracy,
-                "val_accuracy": r.val_accuracy,
+                TEST_ACCURACY: r.test_accuracy,
+                VAL_ACCURACY: r.val_accuracy,
                 "train_loss": round(r.train_loss, 6),
                 "seconds": round(r.seconds, 1),
             }

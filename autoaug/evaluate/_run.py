@@ -14,25 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlflow.entities import Run
-
-from autoaug.evaluate import _report as report
-from autoaug.modalities.image._backbone import PretrainedWeights, check_model_name, resolve_weights
 from autoaug.config import SearchConfig
-from autoaug.modalities.image.data import TransferTask
-from autoaug.errors import ConfigError
-from autoaug.evaluate._repeats import SeedResult, check_seeds, run_evaluation, summarise
-from autoaug.records._evaluation import EvaluationTracker, find_policy_source, source_line
-from autoaug.inputs import load_task, select_baselines
+from autoaug.errors import ConfigError, PolicyError
+from autoaug.evaluate import _report as report
+from autoaug.evaluate._repeats import repeat_fine_tunes
+from autoaug.modalities import Backbone, Modality, Task, get_modality
 from autoaug.policy import Policy, describe, read_policy
-from autoaug.records._search import TAG_SEARCH, check_store
-from autoaug.modalities.image._train import Recipe
+from autoaug.records import EvaluationTracker, PolicySource, check_store
+from autoaug.results import SeedResult, check_seeds, summarise
 
-__all__ = ["EvaluationOutcome", "PreparedEvaluation", "prepare_evaluation", "run_evaluation_command"]
-
-# Config keys that shape the fine-tuning recipe and the data; the rest only matter to a search.
-_RECIPE_KEYS = ("task", "train_dir", "val_dir", "test_dir", "image_size", "train_size", "val_fraction", "backbone",
-                "epochs", "batch_size", "lr", "cpus_per_trial")
+__all__ = ["EvaluationOutcome", "PreparedEvaluation", "prepare_evaluation", "run_evaluation"]
 
 
 @dataclass(frozen=True)
@@ -41,21 +32,23 @@ class PreparedEvaluation:
 
     Attributes:
         config: The recipe and data settings (as for ``autoaug search``).
+        modality: The modality of the data and the policies.
         files: Each evaluated policy's file, by label.
         evaluated: The evaluated policies, by label (file name without extension).
         baselines: The baseline policies, by name.
         seeds: Fine-tuning seeds.
-        task: The data; ``config.seed`` fixed its split, as in the search.
-        weights: The pre-trained weights every fine-tune starts from.
+        task: The data; the configuration's seed fixed its split, as in the search.
+        backbone: The pre-trained weights every fine-tune starts from.
     """
 
     config: SearchConfig
+    modality: Modality
     files: dict[str, Path]
     evaluated: dict[str, Policy]
     baselines: dict[str, Policy]
     seeds: tuple[int, ...]
-    task: TransferTask
-    weights: PretrainedWeights
+    task: Task
+    backbone: Backbone
 
 
 @dataclass(frozen=True)
@@ -90,22 +83,29 @@ def prepare_evaluation(
     Raises:
         AutoaugError: The first problem found, naming the file, flag or value and what was expected.
     """
-    chosen = select_baselines(baselines)
+    modality = get_modality(config.data.modality)
+    chosen = modality.select_baselines(baselines)
     files = _label_policies(policy_files, chosen)
-    evaluated = {label: read_policy(path) for label, path in files.items()}
+    evaluated = {label: _read_policy_of(path, modality) for label, path in files.items()}
     checked_seeds = check_seeds(seeds)
-    check_model_name(config.backbone)
-    task = load_task(config)
-    weights = resolve_weights(config.backbone, config.weights)
-    check_store(config.tracking_uri, config.experiment)
-    return PreparedEvaluation(config, files, evaluated, chosen, checked_seeds, task, weights)
+    backbone = modality.resolve_backbone(config.model)
+    task = modality.load_task(config.data, config.training.seed)
+    check_store(config.store.tracking_uri, config.store.experiment)
+    return PreparedEvaluation(config, modality, files, evaluated, chosen, checked_seeds, task, backbone)
+
+
+def _read_policy_of(path: Path, modality: Modality) -> Policy:
+    policy = read_policy(path)
+    if policy.modality != modality.name:
+        raise PolicyError(f"{path}: modality: a {policy.modality!r} policy cannot augment {modality.name} data")
+    return policy
 
 
 def _print_line(line: str) -> None:
     print(line, flush=True)
 
 
-def _policy_entries(prepared: PreparedEvaluation, sources: dict[str, Run]) -> dict[str, dict[str, Any]]:
+def _policy_entries(prepared: PreparedEvaluation, sources: dict[str, PolicySource]) -> dict[str, dict[str, Any]]:
     """Each evaluated policy's file, summary and source trial, for the JSON record."""
     entries = {}
     for label, policy in prepared.evaluated.items():
@@ -113,48 +113,49 @@ def _policy_entries(prepared: PreparedEvaluation, sources: dict[str, Run]) -> di
         entries[label] = {
             "file": str(prepared.files[label]),
             "policy": describe(policy),
-            "source_run_id": source.info.run_id if source else None,
-            "source_search": source.data.tags.get(TAG_SEARCH) if source else None,
+            "source_run_id": source.run_id if source else None,
+            "source_search": source.search if source else None,
         }
     return entries
 
 
 def _heading(prepared: PreparedEvaluation) -> str:
     config, task = prepared.config, prepared.task
-    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    epochs = f"{config.training.epochs} epoch{'s' if config.training.epochs != 1 else ''}"
     return (
-        f"Held-out target test accuracy ({task.name}: {len(task.test)} test images; {config.backbone}, {epochs} "
+        f"Held-out target test accuracy ({task.name}: {len(task.test)} test images; {config.model.backbone}, {epochs} "
         f"on {len(task.train)} images), seeds {', '.join(map(str, prepared.seeds))}:"
     )
 
 
-def run_evaluation_command(
+def run_evaluation(
     prepared: PreparedEvaluation, output_json: Path, plot: Path, echo: Callable[[str], None] = _print_line
 ) -> EvaluationOutcome:
     """Fine-tune every policy under every seed, then write the JSON and the plot and close the MLflow run.
 
     Example:
-        >>> run_evaluation_command(prepare_evaluation(load_config(), [Path("best_policy.json")], ["none"], [0, 1]),
-        ...                        Path("evaluation.json"), Path("evaluation.png"))  # doctest: +SKIP
+        >>> run_evaluation(prepare_evaluation(load_config(), [Path("best_policy.json")], ["none"], [0, 1]),
+        ...                Path("evaluation.json"), Path("evaluation.png"))  # doctest: +SKIP
     """
     config, seeds = prepared.config, prepared.seeds
     policies = {**prepared.evaluated, **prepared.baselines}
-    tracker = EvaluationTracker(config.tracking_uri, config.experiment, "evaluate-" + "+".join(prepared.evaluated))
-    found = {label: find_policy_source(tracker.client, tracker.experiment_id, p) for label, p in prepared.evaluated.items()}
-    sources = {label: run for label, run in found.items() if run is not None}
-    params = {key: getattr(config, key) for key in _RECIPE_KEYS if getattr(config, key) is not None}
-    params.update(data_seed=config.seed, weights=prepared.weights.source, seeds=" ".join(map(str, seeds)))
+    store = config.store
+    tracker = EvaluationTracker(store.tracking_uri, store.experiment, "evaluate-" + "+".join(prepared.evaluated))
+    sources = tracker.find_sources(prepared.evaluated)
+    settings = config.settings(("data", "model", "training"))
+    params = {key: value for key, value in settings.items() if value is not None and key != "seed"}
+    params.update(data_seed=config.training.seed, weights=prepared.backbone.source, seeds=" ".join(map(str, seeds)))
     tracker.start(params, policies, sources)
 
     total = len(seeds) * len(policies)
     echo(
         f"evaluating {', '.join(prepared.evaluated)} against {', '.join(prepared.baselines) or 'no baseline'} "
-        f"over seeds {', '.join(map(str, seeds))}: {total} fine-tunes of {config.backbone} "
-        f"({prepared.weights.source}), {len(prepared.task.train)} training / {len(prepared.task.test)} held-out "
+        f"over seeds {', '.join(map(str, seeds))}: {total} fine-tunes of {config.model.backbone} "
+        f"({prepared.backbone.source}), {len(prepared.task.train)} training / {len(prepared.task.test)} held-out "
         "test images"
     )
-    for label, run in sources.items():
-        echo(source_line(label, run))
+    for label, source in sources.items():
+        echo(source.line(label))
     done: list[SeedResult] = []
 
     def progress(result: SeedResult) -> None:
@@ -166,11 +167,11 @@ def run_evaluation_command(
         )
 
     started = time.time()
-    # The search's recipe, threads included: oversubscribed intra-op threads slow training many times over.
-    threads = max(1, int(config.cpus_per_trial))
-    recipe = Recipe(epochs=config.epochs, batch_size=config.batch_size, lr=config.lr, threads=threads)
     try:
-        results = run_evaluation(prepared.task, prepared.weights, policies, seeds, recipe, on_result=progress)
+        # The search's recipe, threads included: oversubscribed intra-op threads slow training many times over.
+        results = repeat_fine_tunes(
+            prepared.modality, prepared.task, prepared.backbone, policies, seeds, config.recipe, on_result=progress
+        )
     except BaseException as exc:
         tracker.stop("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
         raise
@@ -183,7 +184,7 @@ def run_evaluation_command(
         "policies": _policy_entries(prepared, sources),
         "baselines": list(prepared.baselines),
         "seconds": round(time.time() - started, 1),
-        "mlflow": {"tracking_uri": tracker.tracking_uri, "experiment": config.experiment, "run_id": tracker.run_id},
+        "mlflow": {"tracking_uri": tracker.tracking_uri, "experiment": store.experiment, "run_id": tracker.run_id},
     }
     record = report.to_record(results, stats, compared, context)
     record_json = json.dumps(record, indent=2) + "\n"

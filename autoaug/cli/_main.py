@@ -1,0 +1,55 @@
+"""The entry point: parse, run the command, turn errors and interruptions into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+
+from autoaug.cli._parser import build_parser
+from autoaug.errors import AutoaugError
+
+# Commands that close their MLflow runs when interrupted; for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
+_SIGTERM_AS_CTRL_C = ("search", "evaluate")
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here so that `--help` and argument errors answer without loading torch and Ray.
+    from autoaug.cli import _commands
+
+    handler: Callable[[argparse.Namespace], int] = getattr(_commands, args.command)
+    return handler(args)
+
+
+def _ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """Do what Ctrl-C would do now: Ray Tune's handler while a search runs (stop, save, return), else interrupt."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:  # SIGINT ignored, as in some background jobs: SIGTERM still stops
+        raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``autoaug`` console script.
+
+    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search`` and
+    ``evaluate``, by SIGTERM (their MLflow runs are closed first).
+    """
+    args = build_parser().parse_args(argv)
+    if args.command in _SIGTERM_AS_CTRL_C:
+        signal.signal(signal.SIGTERM, _ctrl_c)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except AutoaugError as exc:
+        print(f"autoaug {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"autoaug {args.command}: interrupted", file=sys.stderr)
+        return 130
