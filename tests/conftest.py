@@ -1,19 +1,14 @@
-"""Shared test set-up: offline, single-threaded torch, and a private MLflow store per test."""
+"""Shared test fixtures: a private MLflow store per test, a local Ray runtime per module (offline and
+single-threaded torch come from the root conftest)."""
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
+from collections.abc import Iterator
 
-os.environ["HF_HUB_OFFLINE"] = "1"
-
-import logging  # noqa: E402
-import tempfile  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-torch.set_num_threads(1)
+import pytest
 
 
 @pytest.fixture()

@@ -11,11 +11,12 @@ import pytest
 from PIL import Image
 
 from autoaug.cli import build_parser, config_overrides, main
-from autoaug.cli._commands import final_report
-from autoaug.policy import baseline_policies, read_policy
-from autoaug.results._rows import TrialRow
+from autoaug.cli._report import final_report
+from autoaug.modalities.image import baseline_policies
+from autoaug.policy import read_policy
+from autoaug.records import SearchTracker
+from autoaug.results import TrialRow
 from autoaug.search import SearchOutcome
-from autoaug.records._search import SearchTracker
 
 
 def _folder(root: Path, classes: dict[str, int]) -> Path:

@@ -15,12 +15,13 @@ import torch
 from mlflow import MlflowClient
 from PIL import Image
 
+from autoaug import load_policy
 from autoaug.cli import main
-from autoaug.policy import OpSpec, Policy, baseline_policies, load_policy, read_policy, render_grid
-from autoaug.results._rows import load_trial_rows, rows_to_csv
-from autoaug.records._plots import PLOTS_DIR, log_search_plots
-from autoaug.results._figures import PLOT_FILES
-from autoaug.records._search import SearchTracker, find_search
+from autoaug.modalities.image import baseline_policies, render_grid
+from autoaug.policy import OpSpec, Policy, read_policy
+from autoaug.records import PLOTS_DIR, SearchTracker, find_search, load_trial_rows, log_search_plots
+from autoaug.results import rows_to_csv
+from autoaug.results.figures import PLOT_FILES
 
 BASELINES = baseline_policies()
 IMAGES = torch.randint(0, 256, (2, 3, 12, 12), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))

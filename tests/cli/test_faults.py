@@ -17,8 +17,10 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from autoaug.cli import main
-from autoaug.policy import baseline_policies, save_policy
-from autoaug.records._search import DATA_REPORT, TAG_ROLE, find_search, trial_runs
+from autoaug.modalities.image import baseline_policies
+from autoaug.policy import save_policy
+from autoaug.records import DATA_REPORT, find_search, trial_runs
+from autoaug.vocabulary import TAG_ROLE
 
 AUTOAUG = str(Path(sys.executable).with_name("autoaug"))
 

@@ -36,7 +36,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from autoaug.cli import main
-from autoaug.records._search import find_search, trial_runs
+from autoaug.records import find_search, trial_runs
 
 pytestmark = pytest.mark.slow
 

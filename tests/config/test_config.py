@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 
 from autoaug.config import NAME_RULE, SearchConfig, load_config
-from autoaug.modalities.image.data import get_task
 from autoaug.errors import ConfigError
+from autoaug.tasks import get_task
 
 
 def test_defaults_run_the_builtin_task() -> None:
     config = load_config()
-    assert config.task == "digits"
-    assert config.tracking_uri == "sqlite:///mlruns/mlflow.db"
+    assert config.data.task == "digits"
+    assert config.store.tracking_uri == "sqlite:///mlruns/mlflow.db"
     assert config.search_name().startswith("digits-")
 
 
@@ -22,7 +22,8 @@ def test_flags_override_file_which_overrides_defaults(tmp_path: Path) -> None:
     path = tmp_path / "search.yaml"
     path.write_text("version: 1\ntrials: 7\nepochs: 3\n")
     config = load_config(path, {"trials": 2, "epochs": None})
-    assert (config.trials, config.epochs, config.batch_size) == (2, 3, SearchConfig().batch_size)
+    assert (config.search.trials, config.training.epochs) == (2, 3)
+    assert config.training.batch_size == SearchConfig().training.batch_size
 
 
 @pytest.mark.parametrize(
@@ -30,24 +31,24 @@ def test_flags_override_file_which_overrides_defaults(tmp_path: Path) -> None:
 )
 def test_epochs_and_train_size_default_to_the_task(task: str, epochs: int, train_size: int) -> None:
     config = load_config(overrides={"task": task})
-    assert (config.epochs, config.train_size) == (epochs, train_size)
+    assert (config.training.epochs, config.data.train_size) == (epochs, train_size)
     assert (get_task(task).epochs, get_task(task).train_size) == (epochs, train_size)
-    assert isinstance(config.epochs, int)
+    assert isinstance(config.training.epochs, int)
 
 
 def test_folders_task_takes_the_field_defaults() -> None:
     config = load_config(overrides={"task": "folders", "train_dir": "a", "val_dir": "b"})
-    assert (config.epochs, config.train_size) == (2, 2000)
+    assert (config.training.epochs, config.data.train_size) == (2, 2000)
 
 
 def test_task_defaults_give_way_to_the_file_and_flags(tmp_path: Path) -> None:
     path = tmp_path / "search.yaml"
     path.write_text("version: 1\ntask: mnist-fewshot\nepochs: 5\n")
-    assert (load_config(path).epochs, load_config(path).train_size) == (5, 250)
-    assert load_config(path, {"epochs": 7, "train_size": 500}).epochs == 7
-    assert load_config(path, {"task": "printed"}).epochs == 5
-    assert load_config(overrides={"task": "mnist-fewshot", "epochs": 1}).epochs == 1
-    assert SearchConfig(task="mnist-fewshot").epochs == 24
+    assert (load_config(path).training.epochs, load_config(path).data.train_size) == (5, 250)
+    assert load_config(path, {"epochs": 7, "train_size": 500}).training.epochs == 7
+    assert load_config(path, {"task": "printed"}).training.epochs == 5
+    assert load_config(overrides={"task": "mnist-fewshot", "epochs": 1}).training.epochs == 1
+    assert SearchConfig(task="mnist-fewshot").training.epochs == 24
 
 
 def test_unknown_task_names_the_close_and_the_known_ones() -> None:
@@ -60,8 +61,8 @@ def test_relative_paths_are_taken_from_the_file(tmp_path: Path) -> None:
     path = tmp_path / "search.yaml"
     path.write_text("version: 1\ntask: folders\ntrain_dir: data/train\nval_dir: data/val\nspace: my_space.yaml\n")
     config = load_config(path)
-    assert config.train_dir == tmp_path / "data" / "train"
-    assert config.space == str(tmp_path / "my_space.yaml")
+    assert config.data.train_dir == tmp_path / "data" / "train"
+    assert config.search.space == str(tmp_path / "my_space.yaml")
 
 
 def test_unknown_key_is_an_error_listing_allowed_keys(tmp_path: Path) -> None:
@@ -85,7 +86,7 @@ def test_bad_values_are_rejected_with_the_field_named(key: str, value: object) -
 
 
 def test_multi_objective_turns_early_stopping_off_and_rejects_asking_for_it() -> None:
-    assert load_config(overrides={"objective": "multi"}).objective == "multi"
+    assert load_config(overrides={"objective": "multi"}).search.objective == "multi"
     with pytest.raises(ConfigError, match="early_stopping needs objective 'accuracy'"):
         load_config(overrides={"objective": "multi", "early_stopping": True})
     with pytest.raises(ConfigError, match="objective: Input should be 'accuracy' or 'multi'"):
@@ -121,4 +122,4 @@ def test_yaml_numbers_that_pydantic_reads_still_load(tmp_path: Path) -> None:
     path = tmp_path / "search.yaml"
     path.write_text("version: 1\nlr: 1e-3\ncpus_per_trial: 2\nepochs: 3\n")  # YAML reads 1e-3 as a string
     config = load_config(path)
-    assert (config.lr, config.cpus_per_trial, config.epochs) == (0.001, 2.0, 3)
+    assert (config.training.lr, config.training.cpus_per_trial, config.training.epochs) == (0.001, 2.0, 3)

@@ -16,20 +16,22 @@ import ray
 from mlflow import MlflowClient
 from PIL import Image
 
-from autoaug.modalities.image._backbone import resolve_weights
 from autoaug.cli import build_parser, evaluation_seeds, main
-from autoaug.modalities.image.data import load_digits_task
+from autoaug.config import Recipe
 from autoaug.errors import ConfigError
-from autoaug.evaluate._repeats import PolicyStats, SeedResult, check_seeds, compare, run_evaluation, summarise
-from autoaug.evaluate._report import comparisons, format_table
-from autoaug.records._evaluation import TAG_SOURCE_RUN, TAG_SOURCE_SEARCH
-from autoaug.policy import OpSpec, Policy, baseline_policies, save_policy
-from autoaug.records._search import TAG_ROLE, SearchTracker, find_search, read_policy, trial_runs
-from autoaug.modalities.image._train import Recipe
+from autoaug.evaluate import comparisons, format_table, repeat_fine_tunes
+from autoaug.modalities import get_modality
+from autoaug.modalities.image import baseline_policies, resolve_weights
+from autoaug.modalities.image.data import load_digits_task
+from autoaug.policy import OpSpec, Policy, save_policy
+from autoaug.records import SearchTracker, find_search, read_trial_policy, trial_runs
+from autoaug.results import PolicyStats, SeedResult, check_seeds, compare, summarise
+from autoaug.vocabulary import TAG_ROLE, TAG_SOURCE_RUN, TAG_SOURCE_SEARCH
 
 TINY = ["--backbone", "test_resnet", "--weights", "none", "--train-size", "60", "--image-size", "16",
         "--epochs", "1"]
 LOW_RES = Policy("subpolicies", sub_policies=((OpSpec("downscale", 0.7, 0.8),),), name="low_res")
+IMAGE = get_modality("image")
 
 
 def _result(policy: str, seed: int, accuracy: float) -> SeedResult:
@@ -87,7 +89,7 @@ def test_bad_seeds_are_refused(seeds: list[int]) -> None:
 
 
 def test_training_and_scoring_import_no_orchestration() -> None:
-    code = "import sys, autoaug.evaluate._repeats; print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'mlflow', 'optuna'}))"
+    code = "import sys, autoaug.modalities.image; print(sorted({m.split('.')[0] for m in sys.modules} & {'ray', 'mlflow', 'optuna'}))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
@@ -95,7 +97,8 @@ def test_the_same_seed_gives_the_same_result() -> None:
     task = load_digits_task(image_size=16, train_size=60)
     weights = resolve_weights("test_resnet", "none")
     policies = {"trivial": baseline_policies()["trivial_augment_wide"]}
-    first, second = (run_evaluation(task, weights, policies, [0, 1], Recipe(epochs=1, batch_size=16)) for _ in range(2))
+    recipe = Recipe(epochs=1, batch_size=16)
+    first, second = (repeat_fine_tunes(IMAGE, task, weights, policies, [0, 1], recipe) for _ in range(2))
     assert [(r.test_accuracy, r.train_loss) for r in first] == [(r.test_accuracy, r.train_loss) for r in second]
     assert first[0].train_loss != first[1].train_loss  # and the seed does matter
 
@@ -198,7 +201,7 @@ def test_the_search_seed_reproduces_the_searched_trial(tmp_path: Path, tracking_
     client = MlflowClient(tracking_uri)
     (trial,) = trial_runs(client, find_search(client, "autoaug", "repro"))
     policy_file = tmp_path / "searched.json"
-    save_policy(read_policy(client, trial), policy_file)
+    save_policy(read_trial_policy(client, trial), policy_file)
     output = tmp_path / "evaluation.json"
     assert main(["evaluate", str(policy_file), "--seeds", "0", "1", "--baselines", *TINY,
                  "--tracking-uri", tracking_uri, "--output-json", str(output), "--plot", str(tmp_path / "e.png")]) == 0

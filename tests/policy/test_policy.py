@@ -15,19 +15,11 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from autoaug import load_policy
 from autoaug.errors import PolicyError
+from autoaug.modalities.image import CLASSIC_OPS, PolicyTransform, baseline_policies
 from autoaug.ops import Op, _registry, get_op, list_ops, register_op
-from autoaug.policy import (
-    CLASSIC_OPS,
-    OpSpec,
-    Policy,
-    PolicyTransform,
-    baseline_policies,
-    describe,
-    load_policy,
-    read_policy,
-    save_policy,
-)
+from autoaug.policy import OpSpec, Policy, describe, read_policy, save_policy
 
 # Per-image ops on tiny tensors run far slower with several intra-op threads.
 torch.set_num_threads(1)
@@ -60,7 +52,7 @@ def single_op(name: str, magnitude: float = 1.0) -> Policy:
 
 
 def seeded(policy: Policy, seed: int = 0) -> PolicyTransform:
-    return policy.build(generator=torch.Generator().manual_seed(seed))
+    return PolicyTransform(policy, generator=torch.Generator().manual_seed(seed))
 
 
 def loose(value: object) -> Any:
@@ -191,13 +183,13 @@ def test_subpolicies_draw_each_sub_policy() -> None:
 )
 def test_unsupported_inputs_raise_a_hint(inpt: Any, expected: str) -> None:
     with pytest.raises(PolicyError, match=re.escape(expected)):
-        SUBPOLICIES.build()(inpt)
+        PolicyTransform(SUBPOLICIES)(inpt)
 
 
 def test_masks_are_refused() -> None:
     mask = tv_tensors.Mask(torch.zeros(8, 8, dtype=torch.uint8))
     with pytest.raises(PolicyError, match="Mask inputs are not supported"):
-        SUBPOLICIES.build()(tv_tensors.Image(random_image(3, 8, 8)), mask)
+        PolicyTransform(SUBPOLICIES)(tv_tensors.Image(random_image(3, 8, 8)), mask)
 
 
 @pytest.mark.parametrize("name", ["trivial", "rand_augment"])
@@ -209,7 +201,7 @@ def test_transform_survives_pickling_for_workers(name: str) -> None:
 
 
 def test_transform_repr_describes_the_policy() -> None:
-    assert "downscale(p=0.7,m=0.8)" in repr(SUBPOLICIES.build())
+    assert "downscale(p=0.7,m=0.8)" in repr(PolicyTransform(SUBPOLICIES))
 
 
 # --- baselines ------------------------------------------------------------------------------------
@@ -231,7 +223,7 @@ def test_baselines_are_the_four_references() -> None:
     ],
 )
 def test_baselines_match_torchvision_exactly(name: str, reference: v2.Transform) -> None:
-    transform = baseline_policies()[name].build()
+    transform = PolicyTransform(baseline_policies()[name])
     for seed in range(5):
         image = random_image(3, 32, 32, seed=seed)
         torch.manual_seed(seed)
@@ -242,7 +234,7 @@ def test_baselines_match_torchvision_exactly(name: str, reference: v2.Transform)
 
 def test_none_baseline_returns_the_input() -> None:
     image = random_image(3, 8, 8)
-    assert torch.equal(baseline_policies()["none"].build()(image), image)
+    assert torch.equal(PolicyTransform(baseline_policies()["none"])(image), image)
 
 
 def test_classic_ops_are_registered_and_unique() -> None:
@@ -318,10 +310,10 @@ def test_counts_and_stock_arguments_are_bounded(build: Callable[[], Policy], exp
 def test_stock_arguments_in_range_are_kept() -> None:
     policy = Policy("torchvision", transform="AugMix", kwargs={"severity": 10, "chain_depth": -1, "alpha": 0.5,
                                                                "mixture_width": 10, "fill": [0, 128, 255]})
-    assert policy.build()(random_image(3, 8, 8)).shape == (3, 8, 8)
+    assert PolicyTransform(policy)(random_image(3, 8, 8)).shape == (3, 8, 8)
     rand = Policy("torchvision", transform="RandAugment", kwargs={"num_ops": 10, "magnitude": 99,
                                                                   "num_magnitude_bins": 100})
-    assert rand.build()(random_image(3, 8, 8)).shape == (3, 8, 8)
+    assert PolicyTransform(rand)(random_image(3, 8, 8)).shape == (3, 8, 8)
 
 
 def test_a_huge_policy_file_is_refused_unread(tmp_path: Path) -> None:
@@ -442,7 +434,7 @@ def _on_rand(edit: Callable[[Any], object]) -> Callable[[dict[str, Any]], None]:
         (_edit("sub_policies.0", []), "sub_policies[0]: expected at least one op"),
         (_edit("sub_policies", {}), "sub_policies: expected a list, got dict"),
         (_edit("format", "other"), "format: expected 'autoaug-policy', got 'other' (is this an autoaug policy file?)"),
-        (_edit("version", 2), "version: unsupported version 2 (this autoaug reads version 1)"),
+        (_edit("version", 3), "version: unsupported version 3 (this autoaug reads versions 1 and 2)"),
         (_edit("structure", "auto"), "structure: expected one of none, subpolicies"),
         (_edit("structure", []), "structure: expected one of none, subpolicies"),
         (_edit("sub_policy", []), "sub_policy: unknown key for structure 'subpolicies' (allowed: format, version"),

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from autoaug import load_policy
 from autoaug.errors import PolicyError
-from autoaug.policy import OpSpec, Policy, PolicyMetadata, load_policy, policy_to_snippet, read_policy, save_policy
+from autoaug.modalities.image import PolicyTransform, policy_to_snippet
+from autoaug.policy import OpSpec, Policy, PolicyMetadata, read_policy, save_policy
 
 POLICY = Policy("subpolicies", sub_policies=((OpSpec("downscale", 0.7, 0.8), OpSpec("rotate", 0.5, 0.3)),), name="lowres")
 METADATA = PolicyMetadata(search="digits-v1", trial="trial-004", run_id="abc123", pick="knee", val_accuracy=0.512,
@@ -55,8 +57,8 @@ def test_old_files_without_metadata_still_load(tmp_path: Path) -> None:
 
 def test_metadata_does_not_change_what_the_policy_does() -> None:
     image = torch.randint(0, 256, (3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
-    plain = POLICY.build(generator=torch.Generator().manual_seed(1))
-    tagged = with_metadata().build(generator=torch.Generator().manual_seed(1))
+    plain = PolicyTransform(POLICY, generator=torch.Generator().manual_seed(1))
+    tagged = PolicyTransform(with_metadata(), generator=torch.Generator().manual_seed(1))
     assert all(torch.equal(plain(image), tagged(image)) for _ in range(5))
 
 

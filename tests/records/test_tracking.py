@@ -9,10 +9,9 @@ import pytest
 from mlflow import MlflowClient
 
 from autoaug.errors import ConfigError
-from autoaug.policy import OpSpec, Policy, baseline_policies
-from autoaug.records._search import (
-    DATA_REPORT, SearchTracker, filter_value, find_search, headline, prepare_store, trial_runs,
-)
+from autoaug.modalities.image import baseline_policies
+from autoaug.policy import OpSpec, Policy, headline
+from autoaug.records import DATA_REPORT, SearchTracker, filter_value, find_search, prepare_store, trial_runs
 
 
 def test_headline_lists_the_most_probable_ops_of_a_sequence() -> None:

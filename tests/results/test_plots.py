@@ -5,8 +5,8 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from PIL import Image
 
-from autoaug.results._figures import accuracy_over_trials_figure, affinity_diversity_figure, samples_figure
-from autoaug.results._rows import TrialRow
+from autoaug.results import TrialRow
+from autoaug.results.figures import accuracy_over_trials_figure, affinity_diversity_figure, samples_figure
 
 
 def row(name: str, outcome: str, accuracy: float | None, affinity: float | None = None,

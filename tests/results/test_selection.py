@@ -7,7 +7,7 @@ import math
 import pytest
 
 from autoaug.errors import ConfigError
-from autoaug.results._selection import paired_gap, select
+from autoaug.results import paired_gap, select
 
 
 def test_paired_gap_is_the_mean_and_spread_of_seed_by_seed_differences() -> None:

@@ -7,8 +7,8 @@ import math
 import pytest
 
 from autoaug.errors import ConfigError
-from autoaug.results._rows import TrialRow
-from autoaug.results._tradeoff import choose, knee, pareto_front, utopia_distances
+from autoaug.results import TrialRow, choose, knee, pareto_front
+from autoaug.results._tradeoff import utopia_distances
 
 
 def row(name: str, accuracy: float, affinity: float | None = None, diversity: float | None = None,

@@ -27,14 +27,12 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 
 from autoaug.errors import ConfigError
-from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements
-from autoaug.records._search import (
-    TAG_BASELINE, TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID, find_search, trial_runs,
-)
+from autoaug.records import OPTUNA_ARTIFACT, disagreements, find_search, trial_runs
+from autoaug.vocabulary import TAG_BASELINE, TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SCRIPT = ROOT / "cluster" / "local_cluster.py"
 SERVER_SCRIPT = ROOT / "cluster" / "mlflow_server.sh"
 AUTOAUG = Path(sys.executable).with_name("autoaug")

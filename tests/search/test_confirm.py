@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoaug.results._rows import TrialRow
+from autoaug.results import TrialRow
 from autoaug.search._confirm import confirmation_rows, confirmation_seeds
 
 

@@ -13,8 +13,8 @@ from mlflow import MlflowClient
 
 from autoaug.config import load_config
 from autoaug.measures import MEASURES
+from autoaug.records import find_search, trial_runs
 from autoaug.search import SearchOutcome, prepare_search, run_search
-from autoaug.records._search import find_search, trial_runs
 
 pytestmark = pytest.mark.slow
 

@@ -12,11 +12,10 @@ from mlflow import MlflowClient
 from autoaug.cli import main
 from autoaug.config import SearchConfig
 from autoaug.errors import ConfigError
-from autoaug.policy import baseline_policies
+from autoaug.modalities.image import baseline_policies
+from autoaug.records import SearchTracker, disagreements, find_search, prepare_store, trial_runs
 from autoaug.search import recorded_config
-from autoaug.search._agreement import disagreements
 from autoaug.search._resume import restored_trials, tune_storage
-from autoaug.records._search import SearchTracker, find_search, prepare_store, trial_runs
 
 
 def _recorded_search(tracking_uri: str, name: str = "paused") -> SearchTracker:
@@ -29,8 +28,8 @@ def _recorded_search(tracking_uri: str, name: str = "paused") -> SearchTracker:
 def test_resume_takes_the_recorded_settings_and_only_location_flags(tracking_uri: str) -> None:
     _recorded_search(tracking_uri)
     config = recorded_config("paused", {"tracking_uri": tracking_uri, "address": "10.0.0.1:6379", "concurrency": 8})
-    assert (config.trials, config.backbone, config.name) == (7, "test_resnet", "paused")
-    assert (config.address, config.concurrency) == ("10.0.0.1:6379", 8)
+    assert (config.search.trials, config.model.backbone, config.name) == (7, "test_resnet", "paused")
+    assert (config.cluster.address, config.cluster.concurrency) == ("10.0.0.1:6379", 8)
     with pytest.raises(ConfigError, match="--trials"):
         recorded_config("paused", {"tracking_uri": tracking_uri, "trials": 9})
 

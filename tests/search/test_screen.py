@@ -8,12 +8,19 @@ import io
 import optuna
 import pytest
 
-from autoaug.modalities.image._backbone import resolve_weights
-from autoaug.modalities.image._reference import Reference, fit_reference, measure_policies
-from autoaug.search._screen import Candidate, draw_candidates, enqueue_best, rank_candidates, screen_csv
-from autoaug.search._searcher import SCREEN_RANK
-from autoaug.search._space import SearchSpace
-from autoaug.modalities.image._train import Recipe
+from autoaug.config import Recipe
+from autoaug.modalities import get_modality
+from autoaug.modalities.image import Reference, fit_reference, resolve_weights
+from autoaug.search import SearchSpace
+from autoaug.search._screen import (
+    Candidate,
+    draw_candidates,
+    enqueue_best,
+    measure_policies,
+    rank_candidates,
+    screen_csv,
+)
+from autoaug.vocabulary import SCREEN_RANK
 from synthetic import colour_task
 
 RECIPE = Recipe(epochs=2, batch_size=32, lr=3e-3, seed=0, device="cpu", threads=1)
@@ -26,7 +33,8 @@ def ranked() -> list[Candidate]:
     reference: Reference = fit_reference(task, weights, RECIPE)
     candidates = draw_candidates(SPACE, 8, seed=0)
     policies = [candidate.policy for candidate in candidates]
-    return rank_candidates(candidates, measure_policies(reference, task, weights, policies, RECIPE))
+    measured = measure_policies(get_modality("image"), reference, task, weights, policies, RECIPE)
+    return rank_candidates(candidates, measured)
 
 
 def test_candidates_are_drawn_from_the_space_reproducibly() -> None:

@@ -13,13 +13,19 @@ import torch
 from mlflow import MlflowClient
 from PIL import Image
 
+from autoaug import load_policy
 from autoaug.cli import main
 from autoaug.measures import MEASURES
 from autoaug.ops import _registry, register_op
-from autoaug.policy import load_policy
-from autoaug.records._search import (
-    CONFIRMATION_ARTIFACT, TAG_OUTCOME, TAG_PICK, TAG_PICK_RUN, TAG_REASON, TAG_REPEAT_OF, TAG_ROLE, TAG_VERDICT,
-    find_search, trial_runs,
+from autoaug.records import CONFIRMATION_ARTIFACT, find_search, trial_runs
+from autoaug.vocabulary import (
+    TAG_OUTCOME,
+    TAG_PICK,
+    TAG_PICK_RUN,
+    TAG_REASON,
+    TAG_REPEAT_OF,
+    TAG_ROLE,
+    TAG_VERDICT,
 )
 
 pytestmark = pytest.mark.slow

@@ -5,9 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from autoaug.policy import baseline_policies
-from autoaug.search import PolicySearcher
-from autoaug.search._space import SearchSpace, load_space
+from autoaug.modalities.image import baseline_policies
+from autoaug.search import PolicySearcher, SearchSpace, load_space
 
 SPACE = SearchSpace(name="s", structure="sequence", ops=("rotate", "invert"))
 MULTI = (["val_accuracy", "affinity", "diversity"], ["max", "max", "max"])

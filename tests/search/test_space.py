@@ -6,8 +6,9 @@ import optuna
 import pytest
 
 from autoaug.errors import SpaceError
-from autoaug.policy import Policy, baseline_policies
-from autoaug.search._space import builtin_spaces, load_space
+from autoaug.modalities.image import baseline_policies
+from autoaug.policy import Policy
+from autoaug.search import builtin_spaces, load_space
 
 
 def _write(tmp_path: Path, text: str) -> str:

@@ -9,8 +9,8 @@ from matplotlib import cbook
 from PIL import Image
 from safetensors.torch import save_file
 
-from autoaug.modalities.image._backbone import PretrainedWeights, build_model, check_model_name, resolve_weights
 from autoaug.errors import BackboneError
+from autoaug.modalities.image import PretrainedWeights, build_model, check_model_name, resolve_weights
 
 MILITARY_UNIFORM = 652  # ImageNet class of the portrait of Grace Hopper in uniform
 

@@ -10,20 +10,20 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 
+from autoaug import tasks as _tasks
+from autoaug.errors import ConfigError, DataError
 from autoaug.modalities.image.data import (
     ImageSet,
     TransferTask,
-    get_task,
-    list_tasks,
+    _printed,
     load_digits_task,
     load_folder_task,
     load_mnist_fewshot_task,
     load_printed_task,
     render_printed_digits,
 )
-from autoaug.modalities.image.data import _printed, _tasks
 from autoaug.modalities.image.data._mnist import load_mnist_5k
-from autoaug.errors import ConfigError, DataError
+from autoaug.tasks import get_task, list_tasks
 
 
 @pytest.fixture(scope="module")

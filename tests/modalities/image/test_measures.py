@@ -7,13 +7,24 @@ from pathlib import Path
 import pytest
 import torch
 
-from autoaug.modalities.image._backbone import PretrainedWeights, build_model, resolve_weights
-from autoaug.modalities.image.data import TransferTask
+from autoaug.config import Recipe
 from autoaug.errors import MeasureError
 from autoaug.measures import affinity, diversity, feature_diversity, mmd, screen_score, total_variance
+from autoaug.modalities.image import (
+    PolicyMeter,
+    PolicyTransform,
+    PretrainedWeights,
+    Reference,
+    build_model,
+    finetune,
+    fit_reference,
+    load_reference,
+    reference_key,
+    resolve_weights,
+    save_reference,
+)
+from autoaug.modalities.image.data import TransferTask
 from autoaug.policy import OpSpec, Policy
-from autoaug.modalities.image._reference import PolicyMeter, Reference, fit_reference, load_reference, reference_key, save_reference
-from autoaug.modalities.image._train import Recipe, finetune
 from synthetic import COLOURS, colour_task
 
 RECIPE = Recipe(epochs=3, batch_size=32, lr=3e-3, seed=0, device="cpu", threads=1)
@@ -67,7 +78,7 @@ def test_identity_policy_has_affinity_1_and_diversity_1(
     assert measures["reference_loss_ratio"] == pytest.approx(1.0, abs=1e-6)
     assert measures["screen_score"] == pytest.approx(0.0, abs=1e-6)
     model = build_model(weights, task.num_classes, seed=RECIPE.seed)
-    results = finetune(model, task.train, RECIPE, weights.mean, weights.std, augment=IDENTITY.build())
+    results = finetune(model, task.train, RECIPE, weights.mean, weights.std, augment=PolicyTransform(IDENTITY))
     assert diversity(results[-1].train_loss, reference.train_loss(RECIPE.epochs)) == pytest.approx(1.0, abs=1e-3)
 
 

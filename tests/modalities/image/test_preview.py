@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from autoaug.errors import PolicyError
-from autoaug.policy import Policy, render_grid
+from autoaug.modalities.image import render_grid
+from autoaug.policy import Policy
 
 # Per-image ops on tiny tensors run far slower with several intra-op threads.
 torch.set_num_threads(1)

@@ -1,4 +1,4 @@
-"""The standalone export: same output as ``Policy.build()``, without autoaug."""
+"""The standalone export: same output as the image transform (``PolicyTransform``), without autoaug."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from autoaug.errors import PolicyError
+from autoaug.modalities.image import PolicyTransform, baseline_policies, policy_to_snippet
 from autoaug.ops import _registry, list_ops, register_op
-from autoaug.policy import OpSpec, Policy, baseline_policies, policy_to_snippet
+from autoaug.policy import OpSpec, Policy
 
 # Per-image ops on tiny tensors run far slower with several intra-op threads.
 torch.set_num_threads(1)
@@ -49,7 +50,7 @@ assert not [name for name in sys.modules if name.startswith("autoaug.")]
 
 def augment(policy: Policy, images: torch.Tensor) -> list[torch.Tensor]:
     """What the child computes, through autoaug: one image, then the batch."""
-    transform = policy.build(generator=torch.Generator().manual_seed(SEED))
+    transform = PolicyTransform(policy, generator=torch.Generator().manual_seed(SEED))
     return [transform(images[0]), transform(images)]
 
 
@@ -129,7 +130,7 @@ def test_snippet_carries_user_ops() -> None:
     exec(policy_to_snippet(policy), namespace)
     images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     exported = namespace["build_policy"](generator=torch.Generator().manual_seed(1))(images)
-    assert torch.equal(exported, policy.build(generator=torch.Generator().manual_seed(1))(images))
+    assert torch.equal(exported, PolicyTransform(policy, generator=torch.Generator().manual_seed(1))(images))
 
 
 @pytest.mark.usefixtures("scratch_registry")

@@ -6,10 +6,11 @@ import pytest
 import torch
 from torchvision.transforms import v2
 
-from autoaug.modalities.image._backbone import build_model, resolve_weights
-from autoaug.modalities.image.data import ImageSet
+from autoaug.config import Recipe
 from autoaug.errors import ConfigError, DataError
-from autoaug.modalities.image._train import EpochResult, Recipe, evaluate, finetune, finetune_and_test, predict
+from autoaug.modalities import EpochResult
+from autoaug.modalities.image import build_model, finetune, finetune_and_test, predict, resolve_weights, score
+from autoaug.modalities.image.data import ImageSet
 from synthetic import COLOURS, colour_task, coloured
 
 CLASS_NAMES = COLOURS
@@ -56,7 +57,7 @@ def _finetune(
 
 def test_training_learns_a_learnable_task(train: ImageSet, val: ImageSet) -> None:
     weights = resolve_weights("test_resnet", "none")
-    before = evaluate(build_model(weights, 3), val, weights.mean, weights.std, class_names=CLASS_NAMES)
+    before = score(build_model(weights, 3), val, weights.mean, weights.std, class_names=CLASS_NAMES)
     _, results = _finetune(train, val, epochs=4)
     assert results[-1].metrics["accuracy"] >= 0.9 > before["accuracy"]
     assert results[-1].train_loss < results[0].train_loss
@@ -134,6 +135,6 @@ def test_finetune_and_test_scores_the_test_split_once_with_the_last_epoch() -> N
     )
     assert [epoch for epoch, _ in seen] == [1, 2] and [result.epoch for result in epochs] == [1, 2]
     assert seen[0][1] is None and seen[1][1] == test
-    assert test == evaluate(model, task.test, weights.mean, weights.std, class_names=task.class_names)
-    assert epochs[-1].metrics == evaluate(model, task.val, weights.mean, weights.std, class_names=task.class_names)
+    assert test == score(model, task.test, weights.mean, weights.std, class_names=task.class_names)
+    assert epochs[-1].metrics == score(model, task.val, weights.mean, weights.std, class_names=task.class_names)
 
