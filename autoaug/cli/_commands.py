@@ -145,10 +145,10 @@ def ui(args: argparse.Namespace) -> int:
 
 
 def ops(args: argparse.Namespace) -> int:
-    """List the registered ops with their real magnitude ranges."""
-    found = list_ops(args.pattern)
+    """List the registered ops of a modality with their real magnitude ranges."""
+    found = list_ops(args.pattern, args.modality)
     if not found:
-        raise ConfigError(f"no op matches {args.pattern!r}")
+        raise ConfigError(f"no {args.modality} op matches {args.pattern!r}")
     print(f"{'op':<22} {'magnitude 0 -> 1':<22} {'signed':<7} description")
     for op in found:
         span = f"{op.low:g} -> {op.high:g}" if op.uses_magnitude else "(none)"

@@ -12,12 +12,12 @@ from pathlib import Path
 from pydantic.fields import FieldInfo
 
 from autoaug.cli._args import DEFAULT_REPEATS
-from autoaug.config import GROUPS, TASK_DEFAULTS, SearchConfig, StoreConfig, check_name
+from autoaug.config import FINE_TUNE_GROUPS, GROUPS, TASK_DEFAULTS, DataConfig, SearchConfig, StoreConfig, check_name
 from autoaug.results import PICKS
 
 DEFAULT_TRACKING_URI = StoreConfig.model_fields["tracking_uri"].default
 DEFAULT_EXPERIMENT = StoreConfig.model_fields["experiment"].default
-COMMAND_GROUPS = {"search": tuple(GROUPS), "evaluate": ("data", "model", "training", "store")}
+COMMAND_GROUPS = {"search": tuple(GROUPS), "evaluate": (*FINE_TUNE_GROUPS, "store")}
 """The configuration groups each command takes: ``evaluate`` what shapes a fine-tune and where it is recorded."""
 
 
@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ops = commands.add_parser("ops", help="list augmentation ops and their magnitude ranges")
     ops.add_argument("pattern", nargs="?", default="*", help="glob over op names (default: all)")
+    ops.add_argument("--modality", default=DataConfig.model_fields["modality"].default,
+                     help="the modality whose ops to list (default: %(default)s)")
 
     preview = commands.add_parser("preview", help="write a PNG grid of a policy applied to sample images")
     preview.add_argument("policy", type=Path, help="policy JSON file (e.g. from autoaug export)")

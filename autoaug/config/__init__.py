@@ -12,6 +12,7 @@ from __future__ import annotations
 from autoaug.config._load import config_from, load_config
 from autoaug.config._model import (
     BUILTIN_TASKS,
+    FINE_TUNE_GROUPS,
     FOLDERS,
     GROUPS,
     NAME_PATTERN,
@@ -34,6 +35,7 @@ from autoaug.config._recipe import Recipe
 
 __all__ = [
     "BUILTIN_TASKS",
+    "FINE_TUNE_GROUPS",
     "FOLDERS",
     "GROUPS",
     "NAME_PATTERN",

@@ -212,6 +212,8 @@ GROUPS: dict[str, type[Settings]] = {
 """Every group of settings, by its key in a version-2 file."""
 SETTING_GROUP = {name: group for group, model in GROUPS.items() for name in model.model_fields}
 """The group of each setting."""
+FINE_TUNE_GROUPS = ("data", "model", "training")
+"""The groups that shape one fine-tune and its result (an evaluation takes these and ``store``)."""
 RESUMABLE_GROUPS = ("cluster", "store")
 """The groups a resumed search may change: where it runs and records; everything else is as recorded."""
 _TOP = ("version", "name")

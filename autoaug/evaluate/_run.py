@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autoaug.config import SearchConfig
+from autoaug.config import FINE_TUNE_GROUPS, SearchConfig
 from autoaug.errors import ConfigError, PolicyError
 from autoaug.evaluate import _report as report
 from autoaug.evaluate._repeats import repeat_fine_tunes
@@ -142,7 +142,7 @@ def run_evaluation(
     store = config.store
     tracker = EvaluationTracker(store.tracking_uri, store.experiment, "evaluate-" + "+".join(prepared.evaluated))
     sources = tracker.find_sources(prepared.evaluated)
-    settings = config.settings(("data", "model", "training"))
+    settings = config.settings(FINE_TUNE_GROUPS)
     params = {key: value for key, value in settings.items() if value is not None and key != "seed"}
     params.update(data_seed=config.training.seed, weights=prepared.backbone.source, seeds=" ".join(map(str, seeds)))
     tracker.start(params, policies, sources)

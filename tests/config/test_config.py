@@ -123,3 +123,25 @@ def test_yaml_numbers_that_pydantic_reads_still_load(tmp_path: Path) -> None:
     path.write_text("version: 1\nlr: 1e-3\ncpus_per_trial: 2\nepochs: 3\n")  # YAML reads 1e-3 as a string
     config = load_config(path)
     assert (config.training.lr, config.training.cpus_per_trial, config.training.epochs) == (0.001, 2.0, 3)
+
+
+def test_a_grouped_version_2_file_loads_as_its_flat_version_1_twin(tmp_path: Path) -> None:
+    flat, grouped = tmp_path / "flat.yaml", tmp_path / "grouped.yaml"
+    flat.write_text("version: 1\ntask: printed\ntrials: 5\nconcurrency: 1\ntracking_uri: sqlite:///x.db\n")
+    grouped.write_text("version: 2\ndata: {task: printed}\nsearch: {trials: 5}\ncluster: {concurrency: 1}\n"
+                       "store: {tracking_uri: 'sqlite:///x.db'}\n")
+    assert load_config(flat).model_copy(update={"version": 2}) == load_config(grouped)
+    assert load_config(grouped, {"trials": 6}).search.trials == 6
+    assert SearchConfig.model_validate(load_config(grouped).model_dump(mode="json")) == load_config(grouped)
+
+
+def test_the_recipe_and_the_resources_come_from_the_settings() -> None:
+    config = load_config(overrides={"epochs": 3, "lr": 0.01, "seed": 7, "cpus_per_trial": 2.5, "gpus_per_trial": 0.5})
+    assert (config.recipe.epochs, config.recipe.lr, config.recipe.seed, config.recipe.threads) == (3, 0.01, 7, 2)
+    assert config.resources == {"cpu": 2.5, "gpu": 0.5}
+
+
+def test_an_unknown_modality_is_named_with_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"data.modality: .*unknown modality 'audio': expected one with registered "
+                       r"tasks \(image\)"):
+        load_config(overrides={"modality": "audio"})

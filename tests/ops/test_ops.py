@@ -210,3 +210,18 @@ def test_register_op_adds_a_user_op(monkeypatch: pytest.MonkeyPatch) -> None:
     op = get_op("darken")
     assert (op.low, op.high, op.signed, op.uses_magnitude, op.kernel) == (1.0, 0.5, False, True, darken)
     assert [found.name for found in list_ops("dark*")] == ["darken"]
+
+
+def test_ops_of_two_modalities_may_share_a_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_registry, "_OPS", dict(_registry._OPS))  # keep the global registry clean
+
+    @register_op("rotate", modality="signal", high=3.0, description="shift in samples")
+    def roll(signal: torch.Tensor, shift: float, generator: torch.Generator | None) -> torch.Tensor:
+        return signal.roll(round(shift))
+
+    assert get_op("rotate", "signal").kernel is roll and get_op("rotate").kernel is not roll
+    assert [op.name for op in list_ops(modality="signal")] == ["rotate"]
+    with pytest.raises(PolicyError, match=r"unknown op 'rotat' \(did you mean 'rotate'\?\); known ops: rotate;"):
+        get_op("rotat", "signal")
+    with pytest.raises(PolicyError, match="no op is registered for modality 'audio'"):
+        get_op("rotate", "audio")

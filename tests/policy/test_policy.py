@@ -506,3 +506,40 @@ def test_user_op_works_through_a_policy_and_json(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_describe_is_one_readable_line(policy: Policy, expected: str) -> None:
     assert describe(policy) == expected
+
+
+# --- modality and format version ------------------------------------------------------------------
+
+
+def test_files_are_written_as_version_2_naming_their_modality() -> None:
+    data = SUBPOLICIES.to_dict()
+    assert (data["version"], data["modality"]) == (2, "image")
+    assert list(data)[:5] == ["format", "version", "modality", "name", "structure"]
+
+
+def test_a_version_1_file_loads_as_an_image_policy(tmp_path: Path) -> None:
+    data = {key: value for key, value in SUBPOLICIES.to_dict().items() if key != "modality"}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({**data, "version": 1}))
+    assert read_policy(path) == SUBPOLICIES
+    assert isinstance(load_policy(path), PolicyTransform)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda data: data.pop("modality"), "modality: missing (version 2 files name their modality"),
+        (lambda data: data.update(version=1), "modality: unknown key for structure 'subpolicies'"),
+        (lambda data: data.update(modality="audio"), "unknown op 'downscale': no op is registered for modality 'audio'"),
+    ],
+)
+def test_the_modality_field_is_checked(edit: Callable[[dict[str, Any]], object], expected: str) -> None:
+    data = SUBPOLICIES.to_dict()
+    edit(data)
+    with pytest.raises(PolicyError, match=re.escape(expected)):
+        Policy.from_dict(data)
+
+
+def test_a_policy_of_another_modality_is_no_image_transform() -> None:
+    with pytest.raises(PolicyError, match="an image transform needs an image policy, got a 'audio' one"):
+        PolicyTransform(Policy("none", modality="audio"))
