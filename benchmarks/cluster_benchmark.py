@@ -40,8 +40,8 @@ import ray
 from mlflow import MlflowClient
 
 from autoaug.config import load_config
-from autoaug.search import prepare_search, run_search
 from autoaug.records import SearchTracker
+from autoaug.search import prepare_search, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "cluster.json"

@@ -7,7 +7,6 @@ opened by several processes at once, and remote workers never need to reach the 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -46,8 +45,6 @@ from autoaug.vocabulary import (
     TRAIN_LOSS,
     VAL_ACCURACY,
 )
-
-logger = logging.getLogger("autoaug.tracking")
 
 CONFIRMATION_ARTIFACT = "confirmation.json"
 DATA_REPORT = "data_report.json"

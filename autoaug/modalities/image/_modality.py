@@ -11,10 +11,10 @@ import torch
 from autoaug.config import FOLDERS, DataConfig, ModelConfig, Recipe
 from autoaug.modalities._base import EpochResult, Modality, OnEpoch
 from autoaug.modalities._registry import register_modality
+from autoaug.modalities.image import _reference
 from autoaug.modalities.image._backbone import PretrainedWeights, build_model, resolve_weights
 from autoaug.modalities.image._baselines import baseline_policies
 from autoaug.modalities.image._preview import preview_images, render_grid
-from autoaug.modalities.image import _reference
 from autoaug.modalities.image._reference import PolicyMeter, Reference
 from autoaug.modalities.image._snippet import policy_to_snippet
 from autoaug.modalities.image._train import finetune_and_test, single_threaded, use_threads
