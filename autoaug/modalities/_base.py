@@ -90,8 +90,9 @@ class Modality(abc.ABC):
     :meth:`build_augmentation` turns a policy into what :meth:`meter` and :meth:`train` apply and what
     :func:`autoaug.load_policy` gives the user: per sample (an image in, an image out) or per batch
     (``(x, y) -> (x, y_soft)``, for ops such as mixup that combine samples and soften their labels).
-    An evaluation calls 1, 2, 3 and 7. Register an implementation with
-    :func:`~autoaug.modalities.register_modality`; nothing else of the package needs to change.
+    An evaluation calls 1, 2, 3 and 7; ``autoaug export`` calls :meth:`standalone_source`. Register an
+    implementation with :func:`~autoaug.modalities.register_modality`; nothing else of the package
+    needs to change.
     """
 
     name: ClassVar[str] = ""

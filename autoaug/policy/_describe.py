@@ -10,6 +10,7 @@ def describe(policy: Policy) -> str:
     """Summarise a policy on one line.
 
     Example:
+        >>> from autoaug.policy import OpSpec
         >>> sub_policy = (OpSpec("downscale", 0.7, 0.8), OpSpec("equalize", 0.5, 0.0))
         >>> describe(Policy("subpolicies", sub_policies=(sub_policy,)))
         'subpolicies: [downscale(p=0.7,m=0.8) > equalize(p=0.5)]'
@@ -23,6 +24,7 @@ def headline(policy: Policy, top: int = 5) -> str:
     A stacked policy names its stock transform first (``RandAugment + downscale p0.70``).
 
     Example:
+        >>> from autoaug.policy import OpSpec
         >>> headline(Policy("subpolicies", sub_policies=((OpSpec("rotate", 0.2, 0.5), OpSpec("jpeg", 0.9, 0.5)),)))
         'jpeg p0.90, rotate p0.20'
     """
