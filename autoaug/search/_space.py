@@ -24,6 +24,7 @@ A space names a policy *structure* and the ops and ranges the sampler may use::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -68,7 +69,11 @@ def _check_unit_range(value: tuple[float, float]) -> tuple[float, float]:
 
 
 class SearchSpace(FrozenModel):
-    """A validated search space. Build it with :func:`load_space`."""
+    """A validated search space. Build it with :func:`load_space`.
+
+    Each structure proposes its policies in a method ``_propose_<structure>``, and names the fields it
+    reads in ``_STRUCTURE_FIELDS``.
+    """
 
     version: Literal[1] = 1
     name: str
@@ -150,34 +155,32 @@ class SearchSpace(FrozenModel):
 
     def suggest(self, trial: Suggester) -> Policy:
         """Draw one policy from the space. Does no computation beyond the suggestions."""
-        if self.structure == "sequence":
-            return Policy(
-                structure="subpolicies",
-                sub_policies=(tuple(self._suggest_op(trial, op, op) for op in self.ops),),
-                modality=self.modality,
-            )
-        if self.structure == "subpolicies":
-            return Policy(
-                structure="subpolicies",
-                sub_policies=tuple(
-                    tuple(self._suggest_slot(trial, f"s{i}.op{j}") for j in range(self.ops_per_sub_policy))
-                    for i in range(self.sub_policies)
-                ),
-                modality=self.modality,
-            )
-        if self.structure == "stacked":
-            base = trial.suggest_categorical(BASE_PARAM, list(self.bases))
-            count = trial.suggest_int(EXTRA_OPS_PARAM, *self.extra_ops)
-            steps = tuple(self._suggest_slot(trial, f"extra{i}") for i in range(count))
-            return stack(_baselines(self.modality)[base], steps)
-        if self.structure == "rand":
-            return Policy(
-                structure="rand",
-                ops=self.ops,
-                num_ops=trial.suggest_int("num_ops", *self.num_ops),
-                magnitude=trial.suggest_float("magnitude", *self.magnitude),
-                modality=self.modality,
-            )
+        propose: Callable[[Suggester], Policy] = getattr(self, f"_propose_{self.structure}")
+        return propose(trial)
+
+    def _propose_sequence(self, trial: Suggester) -> Policy:
+        steps = tuple(self._suggest_op(trial, op, op) for op in self.ops)
+        return Policy(structure="subpolicies", sub_policies=(steps,), modality=self.modality)
+
+    def _propose_subpolicies(self, trial: Suggester) -> Policy:
+        sub_policies = tuple(
+            tuple(self._suggest_slot(trial, f"s{i}.op{j}") for j in range(self.ops_per_sub_policy))
+            for i in range(self.sub_policies)
+        )
+        return Policy(structure="subpolicies", sub_policies=sub_policies, modality=self.modality)
+
+    def _propose_stacked(self, trial: Suggester) -> Policy:
+        base = trial.suggest_categorical(BASE_PARAM, list(self.bases))
+        count = trial.suggest_int(EXTRA_OPS_PARAM, *self.extra_ops)
+        steps = tuple(self._suggest_slot(trial, f"extra{i}") for i in range(count))
+        return stack(_baselines(self.modality)[base], steps)
+
+    def _propose_rand(self, trial: Suggester) -> Policy:
+        num_ops = trial.suggest_int("num_ops", *self.num_ops)
+        magnitude = trial.suggest_float("magnitude", *self.magnitude)
+        return Policy(structure="rand", ops=self.ops, num_ops=num_ops, magnitude=magnitude, modality=self.modality)
+
+    def _propose_trivial(self, trial: Suggester) -> Policy:
         kept = tuple(op for op in self.ops if trial.suggest_categorical(f"use.{op}", ["yes", "no"]) == "yes")
         return Policy(structure="trivial", ops=kept or ("identity",), modality=self.modality)
 
