@@ -66,7 +66,7 @@ def run_search(
         raise
     finally:
         end_trials(run, started.tracker, status, config.search_name(), echo)
-    rows, best, selection = finish(prepared, config, started, run, status, echo)
+    rows, best, selection = finish(prepared, config, started, status, echo)
     return SearchOutcome(
         name=config.search_name(),
         tracking_uri=started.tracker.tracking_uri,

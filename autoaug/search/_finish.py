@@ -82,7 +82,6 @@ def finish(
     prepared: PreparedSearch,
     config: SearchConfig,
     started: StartedSearch,
-    run: TunerRun,
     status: str,
     echo: Callable[[str], None],
 ) -> tuple[list[TrialRow], TrialRow | None, Selection | None]:
