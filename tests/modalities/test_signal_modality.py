@@ -211,7 +211,9 @@ def signal_modality() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def searched(signal_modality: None, tmp_path_factory: pytest.TempPathFactory) -> tuple[SearchOutcome, Path]:
+def searched(
+    signal_modality: None, ray_runtime: None, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[SearchOutcome, Path]:
     folder = tmp_path_factory.mktemp("signal")
     space = folder / "waves.yaml"
     space.write_text("version: 1\nname: waves\nmodality: signal\nstructure: sequence\nops: [jitter, mix]\n")
