@@ -17,7 +17,7 @@ REQUIRED = {
     "identity", "rotate", "shear_x", "shear_y", "translate_x", "translate_y", "hflip", "vflip",
     "random_resized_crop", "brightness", "contrast", "saturation", "sharpness", "hue", "gamma",
     "autocontrast", "equalize", "posterize", "solarize", "invert", "grayscale", "gaussian_blur",
-    "gaussian_noise", "downscale", "jpeg", "erasing", "perspective", "elastic", "dilate", "erode", "tint",
+    "gaussian_noise", "downscale", "jpeg", "erasing", "perspective", "elastic", "dilate", "erode", "tint", "zoom_in", "zoom_out",
 }  # fmt: skip
 # Built-in ops only: other test modules may register ops of their own when they are collected.
 OPS = [op for op in list_ops() if op.kernel.__module__.startswith("autoaug.ops.")]
@@ -112,6 +112,15 @@ def test_downscale_reaches_8_pixels_from_32() -> None:
     image = torch.randint(0, 2, (1, 32, 32), generator=torch.Generator().manual_seed(0), dtype=torch.uint8) * 255
     output = op.kernel(image, 0.25, None)
     assert float(output.float().std()) < float(image.float().std()) / 2
+
+
+def test_zoom_in_enlarges_and_zoom_out_shrinks_a_centred_square() -> None:
+    image = torch.zeros(1, 32, 32, dtype=torch.uint8)
+    image[:, 12:20, 12:20] = 255  # an 8-pixel square in the middle
+    enlarged = get_op("zoom_in").kernel(image, 1.5, None)
+    shrunk = get_op("zoom_out").kernel(image, 0.5, None)
+    assert int((enlarged > 127).sum()) == 12 * 12 and int((shrunk > 127).sum()) == 4 * 4
+    assert enlarged[0, 16, 16] == 255 and shrunk[0, 16, 16] == 255 and shrunk[0, 0, 0] == 0
 
 
 def test_posterize_and_solarize_run_from_identity_to_strong() -> None:

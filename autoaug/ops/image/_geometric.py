@@ -82,6 +82,16 @@ def random_resized_crop(image: torch.Tensor, cut: float, generator: torch.Genera
     return F.resized_crop(image, top, left, crop_h, crop_w, [height, width], antialias=True)
 
 
+def zoom(image: torch.Tensor, factor: float, generator: torch.Generator | None) -> torch.Tensor:
+    """Scale about the centre by ``factor``: above 1 the border is cut away, below 1 a black border comes in."""
+    return F.affine(image, angle=0.0, translate=[0, 0], scale=factor, shear=[0.0, 0.0], interpolation="bilinear")
+
+
+# One kernel, two ops: objects may need to fill more of the frame or less, and a signed op would mix both.
+register_op("zoom_in", low=1.0, high=1.6, description="scale factor about the centre (1.6: the middle 62% fills it)")(zoom)
+register_op("zoom_out", low=1.0, high=0.6, description="scale factor about the centre (0.6: shrunk, black border)")(zoom)
+
+
 @register_op(
     "perspective", high=0.5, description="distortion scale: corners move inwards by up to this half-size fraction"
 )
