@@ -42,6 +42,8 @@ TUNE_TRIAL_ATTR = "tune_trial_id"
 FAIL_REASON_ATTR = "fail_reason"
 BASELINE_ATTR = "baseline"
 DUPLICATE_ATTR = "duplicate_of"
+TARGET_MATCH_ATTR = "target_match_probability"
+"""The probability a target-matching proposal applies its chain at (absent for other trials)."""
 
 # --- MLflow tags -------------------------------------------------------------------------------------
 TAG_SEARCH = "autoaug.search"

@@ -167,6 +167,11 @@ class SearchSettings(Settings):
         description="'accuracy' (maximise target-validation accuracy) or 'multi' (maximise it together with "
         "affinity and diversity: a Pareto search, without early stopping)",
     )
+    target_match: bool = Field(
+        True,
+        description="before the sampler, fine-tune the chain of ops that brings the training images closest to the "
+        "target images (measured without training; 'stacked' spaces)",
+    )
     screen: int = Field(0, ge=0, description="score this many candidate policies without training first (0: off)")
     screen_top: int = Field(4, ge=1, description="fine-tune the best-screened candidates first, at most this many")
 

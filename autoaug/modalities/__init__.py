@@ -11,17 +11,19 @@ Example:
 
 from __future__ import annotations
 
-from autoaug.modalities._base import Backbone, EpochResult, Modality, OnEpoch, Reference, Task
+from autoaug.modalities._base import SHORTLIST, Backbone, EpochResult, Modality, OnEpoch, Reference, Task, TargetMatch
 from autoaug.modalities._fine_tune import fine_tune_once
 from autoaug.modalities._load import load_policy
 from autoaug.modalities._registry import get_modality, list_modalities, register_modality
 
 __all__ = [
+    "SHORTLIST",
     "Backbone",
     "EpochResult",
     "Modality",
     "OnEpoch",
     "Reference",
+    "TargetMatch",
     "Task",
     "fine_tune_once",
     "get_modality",

@@ -13,7 +13,7 @@ from PIL import Image
 
 from autoaug.config import DataConfig, ModelConfig, Recipe
 from autoaug.errors import ConfigError
-from autoaug.policy import Policy
+from autoaug.policy import OpSpec, Policy
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,44 @@ class Reference(Protocol):
     test_metrics: Mapping[str, float]
 
 
+SHORTLIST = 6
+"""How many ops, the closest to the target alone, target matching chains from (and a search then draws from)."""
+
+
+@dataclass(frozen=True)
+class TargetMatch:
+    """What target matching found: the chain of ops that brings training inputs closest to the target.
+
+    Attributes:
+        chain: The ops, in order, each as (name, magnitude in [0, 1]); empty when none closed the gap.
+        clean: Relevance distance of the clean training sample (no augmentation).
+        floor: Relevance distance between two halves of the target sample (sampling noise alone).
+        matched: Relevance distance with every op of the chain applied.
+        singles: Relevance distance of each op tried alone, as (name, magnitude, distance), closest first.
+    """
+
+    chain: tuple[tuple[str, float], ...]
+    clean: float
+    floor: float
+    matched: float
+    singles: tuple[tuple[str, float, float], ...]
+
+    @property
+    def closest_ops(self) -> tuple[str, ...]:
+        """The :data:`SHORTLIST` ops that came closest to the target alone, closest first."""
+        return tuple(dict.fromkeys(name for name, _, _ in self.singles))[:SHORTLIST]
+
+    @property
+    def gain(self) -> float:
+        """Share of the clean distance the chain closes (0 for an empty chain)."""
+        return 1.0 - self.matched / self.clean if self.clean > 0 else 0.0
+
+    def policy(self, probability: float) -> Policy:
+        """The chain as a policy, each op applied with ``probability``."""
+        specs = tuple(OpSpec(name, probability, magnitude) for name, magnitude in self.chain)
+        return Policy("subpolicies", sub_policies=(specs,)) if specs else Policy("none")
+
+
 class Modality(abc.ABC):
     """One kind of input data (images, embeddings, audio): the only tensor code a search runs.
 
@@ -83,14 +121,16 @@ class Modality(abc.ABC):
        what a policy does, recorded with the trial.
     5. :meth:`reference_key`, :meth:`load_reference` (driver) or :meth:`fit_reference` (a worker),
        then :meth:`save_reference`: the reference model, fitted once per set of inputs.
-    6. :meth:`meter` (a worker, per trial and screened candidate): a policy's measures against the
+    6. :meth:`measure_singles` and :meth:`match_target` (workers, once, before the sampler): the ops
+       that bring the training inputs closest to the target, without training (optional).
+    7. :meth:`meter` (a worker, per trial and screened candidate): a policy's measures against the
        reference, without training.
-    7. :meth:`train` (a worker, per trial and confirmation repeat): fine-tune under a policy.
+    8. :meth:`train` (a worker, per trial and confirmation repeat): fine-tune under a policy.
 
     :meth:`build_augmentation` turns a policy into what :meth:`meter` and :meth:`train` apply and what
     :func:`autoaug.load_policy` gives the user: per sample (an image in, an image out) or per batch
     (``(x, y) -> (x, y_soft)``, for ops such as mixup that combine samples and soften their labels).
-    An evaluation calls 1, 2, 3 and 7; ``autoaug export`` calls :meth:`standalone_source`. Register an
+    An evaluation calls 1, 2, 3 and 8; ``autoaug export`` calls :meth:`standalone_source`. Register an
     implementation with :func:`~autoaug.modalities.register_modality`; nothing else of the package
     needs to change.
     """
@@ -166,6 +206,33 @@ class Modality(abc.ABC):
     def fit_reference(self, task: Task, backbone: Backbone, recipe: Recipe) -> Reference:
         """Fine-tune the backbone without augmentation (as :meth:`train` would) and keep what policies are
         measured against."""
+
+    def measure_singles(
+        self,
+        reference: Reference,
+        task: Task,
+        backbone: Backbone,
+        recipe: Recipe,
+        ops: Sequence[str],
+        magnitude_range: tuple[float, float],
+    ) -> list[tuple[str, float, float]] | None:
+        """How far each of ``ops``, applied alone at a few magnitudes in ``magnitude_range``, leaves the
+        training inputs from the clean target inputs, without training, as (name, magnitude, distance);
+        None (the default): this modality does not match targets, and a search skips it."""
+        return None
+
+    def match_target(
+        self,
+        reference: Reference,
+        task: Task,
+        backbone: Backbone,
+        recipe: Recipe,
+        singles: Sequence[tuple[str, float, float]],
+        max_ops: int,
+    ) -> TargetMatch:
+        """Chain at most ``max_ops`` of the ops :meth:`measure_singles` measured (with the same ``recipe.seed``)
+        into the one that brings the training inputs closest to the target."""
+        raise NotImplementedError(f"modality {self.name!r} does not match targets")
 
     @abc.abstractmethod
     def meter(

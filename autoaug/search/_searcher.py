@@ -66,6 +66,15 @@ class PolicySearcher(OptunaSearch):
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials, multivariate=True)
         super().__init__(space=self._define_by_run, metric=metric, mode=mode, sampler=sampler)
 
+    @property
+    def space(self) -> SearchSpace:
+        """The space proposals are drawn from."""
+        return self._search_space
+
+    def narrow(self, ops: tuple[str, ...]) -> None:
+        """Draw the searched ops from ``ops`` only, from the next proposal on (see :meth:`SearchSpace.with_ops`)."""
+        self._search_space = self._search_space.with_ops(ops)
+
     def _define_by_run(self, trial: optuna.Trial) -> dict[str, Any]:
         config: dict[str, Any] = {POLICY_KEY: self._search_space.suggest(trial).to_json()}
         if SCREEN_RANK in trial.user_attrs:

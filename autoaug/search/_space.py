@@ -197,6 +197,17 @@ class SearchSpace(FrozenModel):
             EXTRA_OPS_PARAM: (0, IntDistribution(*self.extra_ops)),
         }
 
+    def with_ops(self, ops: tuple[str, ...]) -> SearchSpace:
+        """The same space drawing its ops from ``ops`` only (a subset of :attr:`ops`, in their order).
+
+        Raises:
+            SpaceError: If ``ops`` is empty or holds an op the space does not have.
+        """
+        unknown = [op for op in ops if op not in self.ops]
+        if not ops or unknown:
+            raise SpaceError(f"space {self.name!r}: expected some of its ops {list(self.ops)}, got {list(ops)}")
+        return self.model_copy(update={"ops": tuple(op for op in self.ops if op in ops)})
+
     def random_params(self, seed: int) -> dict[str, Any]:
         """The parameters of one policy drawn uniformly at random from the space (for Optuna to enqueue)."""
         verbosity = optuna.logging.get_verbosity()

@@ -17,6 +17,7 @@ from autoaug.search._scheduler import SearchedOnlyASHA, rungs
 from autoaug.search._screen import run_screen
 from autoaug.search._searcher import PolicySearcher
 from autoaug.search._start import StartedSearch, closed_on_error
+from autoaug.search._target_match import run_target_match
 from autoaug.search._trainable import run_trial
 from autoaug.search._tune_internals import make_tuner
 from autoaug.vocabulary import OBJECTIVE_METRICS, VAL_ACCURACY
@@ -76,7 +77,8 @@ def build_tuner(
 ) -> TunerRun:
     """The Tuner of the search, with a new searcher (a resumed search gets its study back from Tune).
 
-    A new search with screening enqueues the best-screened candidates into the study first.
+    A new search proposes the target-matching chain first (when found), then the best-screened
+    candidates (with screening on).
     """
     total = len(prepared.baselines) + config.search.trials
     modality = prepared.modality
@@ -100,6 +102,12 @@ def build_tuner(
     )
     searcher = _searcher(prepared, config)
     searcher.failure_reason = callback.failure_reason
+    if config.search.target_match and not resume:  # a resumed search gets its study, proposals included, from Tune
+        with closed_on_error(started.tracker):
+            run_target_match(
+                config, prepared.space, modality, prepared.task, prepared.backbone, started.reference,
+                started.user_ops, searcher=searcher, tracker=started.tracker, echo=echo,
+            )
     if config.search.screen and not resume:  # a resumed search gets its study, screened trials included, from Tune
         with closed_on_error(started.tracker):
             run_screen(

@@ -160,9 +160,13 @@ def test_a_stacked_space_search_starts_from_the_baselines_and_optuna_agrees_with
                  str(space), "--confirm-seeds", "2", "--confirm-top", "1", "--tracking-uri", tracking_uri,
                  "--name", "stacked"])
     assert code == 0
-    assert "disagree" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "disagree" not in out and "target matching: " in out
     client = MlflowClient(tracking_uri)
     parent = find_search(client, "autoaug", "stacked")
+    match = json.loads(Path(client.download_artifacts(parent.info.run_id, "target_match.json", str(tmp_path))).read_text())
+    assert {name for name, _, _ in match["singles"]} == {"rotate", "downscale"} and len(match["chain"]) <= 3
+    assert parent.data.metrics["target_match_gain"] == pytest.approx(match["gain"])
     view = json.loads(Path(client.download_artifacts(parent.info.run_id, "optuna_trials.json", str(tmp_path)))
                       .read_text())
     warm = {entry["baseline"]: entry for entry in view if entry["baseline"]}

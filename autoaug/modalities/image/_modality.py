@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import PIL.Image
 import torch
 
 from autoaug.config import FOLDERS, DataConfig, ModelConfig, Recipe
-from autoaug.modalities._base import EpochResult, Modality, OnEpoch
+from autoaug.modalities._base import EpochResult, Modality, OnEpoch, TargetMatch
 from autoaug.modalities._registry import register_modality
-from autoaug.modalities.image import _reference
+from autoaug.modalities.image import _reference, _target_match
 from autoaug.modalities.image._backbone import PretrainedWeights, build_model, resolve_weights
 from autoaug.modalities.image._baselines import baseline_policies
 from autoaug.modalities.image._preview import preview_images, render_grid
@@ -95,6 +95,34 @@ class ImageModality(Modality):
 
     def fit_reference(self, task: TransferTask, backbone: PretrainedWeights, recipe: Recipe) -> Reference:
         return _reference.fit_reference(task, backbone, recipe)
+
+    def measure_singles(
+        self,
+        reference: Reference,
+        task: TransferTask,
+        backbone: PretrainedWeights,
+        recipe: Recipe,
+        ops: Sequence[str],
+        magnitude_range: tuple[float, float],
+    ) -> list[tuple[str, float, float]]:
+        use_threads(recipe)
+        return _target_match.measure_singles(
+            reference, task, backbone, ops, magnitude_range=magnitude_range, device=recipe.device, seed=recipe.seed
+        )
+
+    def match_target(
+        self,
+        reference: Reference,
+        task: TransferTask,
+        backbone: PretrainedWeights,
+        recipe: Recipe,
+        singles: Sequence[tuple[str, float, float]],
+        max_ops: int,
+    ) -> TargetMatch:
+        use_threads(recipe)
+        return _target_match.match_target(
+            reference, task, backbone, singles, max_ops=max_ops, device=recipe.device, seed=recipe.seed
+        )
 
     def meter(
         self, reference: Reference, task: TransferTask, backbone: PretrainedWeights, recipe: Recipe
