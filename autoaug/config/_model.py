@@ -152,7 +152,9 @@ class SearchSettings(Settings):
     )
     gpus_per_trial: float = Field(0.0, ge=0.0, description="GPUs per trial; fractions share a GPU")
     early_stopping: bool = Field(
-        True, description="stop weak trials early (ASHA on validation accuracy; objective 'accuracy' only)"
+        False,
+        description="stop weak trials early (ASHA on validation accuracy; objective 'accuracy' only); off by default: "
+        "at the built-in tasks' budgets an early epoch's score does not predict the last one's",
     )
     grace_fraction: float = Field(
         0.25, gt=0.0, le=1.0, description="early stopping's first rung as a share of the epochs (at least 1 epoch)"
