@@ -107,7 +107,11 @@ def run_confirmation(
     scores: dict[str, dict[int, float]] = {row.name: {} for row in chosen}
     try:
         while pending:
-            [done], _ = ray.wait(list(pending), num_returns=1)
+            # A bounded wait returns to Python every second, so Ctrl-C and SIGTERM stop the stage at once.
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            if not ready:
+                continue
+            [done] = ready
             row = pending.pop(done)
             try:
                 result: SeedResult = ray.get(done)
