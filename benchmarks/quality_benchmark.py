@@ -12,7 +12,8 @@ Then, from the records: the paired gap of the exported policy to the best baseli
 how well each zero-training measure ranks the confirmed policies (Spearman against their mean
 fine-tuned accuracy over the confirmation seeds); and, for ``--calibrate TASK``, the same search
 without early stopping, replayed through the early-stopping rule to count how often a stopped
-trial would have been the winner, plus the best accuracy after k trials. Writes
+trial would have been the winner, plus the best accuracy after k trials (the default search, which stops
+nothing early, is its own calibration run). Writes
 ``benchmarks/results/quality.json``::
 
     python benchmarks/quality_benchmark.py
@@ -196,10 +197,12 @@ def run_task(
     }
     extras: dict[str, Any] = {"screen": _screen_spearman(client, confirmation), "best_val_after_k": _best_after_k(rows)}
     if calibrate:
-        full = f"{name}-no-stopping"
-        _autoaug("search", *searched, "--name", full, "--no-early-stopping", "--confirm-seeds", "0",
-                 log=work / "search-no-stopping.log")
-        full_rows = load_trial_rows(client, find_search(client, "autoaug", full))
+        full_rows = rows  # a search that stops nothing early has every trial's full curve
+        if config.search.early_stopping or "--early-stopping" in search:
+            full = f"{name}-no-stopping"
+            _autoaug("search", *searched, "--name", full, "--no-early-stopping", "--confirm-seeds", "0",
+                     log=work / "search-no-stopping.log")
+            full_rows = load_trial_rows(client, find_search(client, "autoaug", full))
         extras["early_stopping"] = replay_early_stopping(
             _curves(client, full_rows), config.training.epochs, config.search.grace_fraction, config.search.reduction_factor,
             config.search.confirm_top
