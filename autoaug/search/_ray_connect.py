@@ -13,14 +13,21 @@ import threading
 from pathlib import Path
 
 import ray
+from ray._private import ray_constants
 from ray.exceptions import AuthenticationError
 
+from autoaug._process import is_gone, kill, processes_using, this_process
 from autoaug.errors import ConfigError
 
 _TOKEN_HINT = (
     "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH=<the cluster's token file> (or RAY_AUTH_TOKEN) before "
     "`autoaug search`; cluster/local_cluster.py writes them to <dir>/env.sh, see cluster/README.md"
 )
+
+
+_FOLDER_PARENT = "/tmp"
+_FOLDER_PREFIX = "autoaug-ray-"
+_OWNER_FILE = "owner"
 
 
 def connect_ray(address: str | None) -> None:
@@ -61,10 +68,12 @@ def _start_local() -> None:
     Ray opens its own temp dir to everyone (0777, for sharing /tmp/ray between users), so it gets one
     inside that folder. Without a token of the user's (``RAY_AUTH_TOKEN``/``RAY_AUTH_TOKEN_PATH``) the
     runtime gets a fresh one there (0600): Ray would otherwise write ``~/.ray/auth_token`` readable by
-    every local user. Ray's ports listen on every interface whatever the node address (measured with
-    Ray 2.60); the token guards them.
+    every local user. Its ports listen on 127.0.0.1 only (:func:`_loopback_only`). What a killed
+    process left behind is removed first (:func:`reclaim_stale_runtimes`).
     """
-    folder = Path(tempfile.mkdtemp(prefix="autoaug-ray-", dir="/tmp"))  # mode 0700
+    reclaim_stale_runtimes()
+    folder = Path(tempfile.mkdtemp(prefix=_FOLDER_PREFIX, dir=_FOLDER_PARENT))  # mode 0700
+    (folder / _OWNER_FILE).write_text(this_process())
     own_token = not _token_given()
     if own_token:
         token = folder / "auth_token"
@@ -73,7 +82,37 @@ def _start_local() -> None:
             file.write(secrets.token_hex(32))
         os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)  # read by ray.init, inherited by its processes
     atexit.register(_stop_local, folder, own_token)
+    _loopback_only()
     ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=str(folder / "ray"))
+
+
+def _loopback_only() -> None:
+    """Give the local node the address 127.0.0.1, so that its gRPC servers listen there and nowhere else.
+
+    Ray 2.60 turns a node address of 127.0.0.1 (``_node_ip_address``, ``--node-ip-address``) into the
+    machine's own address, unless clusters are off, as on macOS and Windows:
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``. Ray reads that variable when it is imported, so this
+    process sets its constant too; the variable reaches the processes the runtime starts.
+    """
+    os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
+def reclaim_stale_runtimes() -> None:
+    """Remove the local runtimes of this user's processes that were killed before they could stop them.
+
+    A killed process leaves its folder (logs, sockets, spilled objects, token) and some of Ray's
+    agents, which outlive their node. A folder counts as stale when the process named in its
+    ``owner`` file has ended; the processes that still hold files open in it are killed.
+    """
+    for folder in Path(_FOLDER_PARENT).glob(_FOLDER_PREFIX + "*"):
+        try:
+            if folder.stat().st_uid != os.getuid() or not is_gone((folder / _OWNER_FILE).read_text()):
+                continue
+        except OSError:  # no owner file (yet): not ours to judge
+            continue
+        kill(processes_using(folder))
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _stop_local(folder: Path, own_token: bool) -> None:

@@ -198,20 +198,98 @@ sys.stdin.read()  # until the test has looked
 """
 
 
+@dataclass
+class LocalRuntime:
+    """A process that started a local Ray runtime with ``connect_ray(None)`` and waits for its stdin to close."""
+
+    process: subprocess.Popen[str]
+    folder: Path
+    token: Path
+    first_line: str
+
+
+def _start_local_runtime(env: dict[str, str]) -> LocalRuntime:
+    process = subprocess.Popen([sys.executable, "-c", _LOCAL_RUNTIME], env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = _read_until(process, "/")
+    temp_dir, token = (Path(part) for part in lines[-1].split())
+    return LocalRuntime(process, temp_dir.parent, token, lines[0].strip())  # Ray's temp dir lies in the folder
+
+
+def _environment_without_ray() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+
+
+def _started(pid: int) -> str | None:
+    """When ``pid`` started (from /proc), or None once it has ended (a zombie counts as ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
+def _process_tree(root: int) -> dict[int, str]:
+    """``root`` and every process below it (the runtime's GCS, raylet, agents and workers), with start times."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return {pid: start for pid in tree if (start := _started(pid))}
+
+
 @pytest.mark.slow
 def test_a_local_ray_runtime_is_private_and_removed_at_exit(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
-    process = subprocess.Popen([sys.executable, "-c", _LOCAL_RUNTIME], env={**env, "HOME": str(home)}, text=True,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines = _read_until(process, "/")
-    temp_dir, token = (Path(part) for part in lines[-1].split())
-    folder = temp_dir.parent  # Ray's own temp dir is open to all (0777): it lies in a private folder
-    assert lines[0].strip() == "task ran"  # workers authenticate with the private token
+    runtime = _start_local_runtime({**_environment_without_ray(), "HOME": str(home)})
+    folder, token = runtime.folder, runtime.token  # Ray's own temp dir is open to all (0777): it lies in here
+    assert runtime.first_line == "task ran"  # workers authenticate with the private token
     assert folder.name.startswith("autoaug-ray-") and folder.stat().st_mode & 0o777 == 0o700
     assert token.parent == folder and token.stat().st_mode & 0o777 == 0o600
     assert not (home / ".ray" / "auth_token").exists()  # Ray would write one there, readable by all
-    process.communicate("", timeout=120)
-    assert process.returncode == 0
+    runtime.process.communicate("", timeout=120)
+    assert runtime.process.returncode == 0
     assert not folder.exists()
+
+
+def _listeners(pids: list[int]) -> list[str]:
+    """The local addresses that ``pids`` listen on for TCP, as ``ss -ltnp`` shows them."""
+    table = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    owned = [line.split() for line in table.splitlines() if any(f"pid={pid}," in line for pid in pids)]
+    return [fields[3] for fields in owned]
+
+
+@pytest.mark.slow
+def test_a_local_ray_runtime_listens_on_127_0_0_1_only() -> None:
+    runtime = _start_local_runtime(_environment_without_ray())
+    try:
+        addresses = _listeners(list(_process_tree(runtime.process.pid)))
+        assert len(addresses) >= 4  # the GCS, the raylet's two servers, the driver and each worker
+        hosts = {address.rsplit(":", 1)[0] for address in addresses}
+        assert hosts <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, addresses  # not *, 0.0.0.0 or the machine's address
+    finally:
+        runtime.process.communicate("", timeout=120)
+
+
+@pytest.mark.slow
+def test_a_killed_local_runtime_is_removed_by_the_next_one() -> None:
+    killed = _start_local_runtime(_environment_without_ray())
+    processes = _process_tree(killed.process.pid)
+    killed.process.kill()  # `kill -9`: no atexit, no shutdown
+    killed.process.communicate(timeout=60)
+    assert killed.folder.exists()  # what it leaves: its folder and Ray's agents, which outlive their node
+    next_one = _start_local_runtime(_environment_without_ray())
+    try:
+        assert not killed.folder.exists()
+        assert not [pid for pid, start in processes.items() if _started(pid) == start]
+        assert next_one.first_line == "task ran"
+    finally:
+        next_one.process.communicate("", timeout=120)
