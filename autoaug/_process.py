@@ -39,12 +39,23 @@ def this_process() -> str:
     return _SEPARATOR.join([socket.gethostname(), _boot_id(), str(pid), _start_ticks(pid) or ""])
 
 
+def _fields(identity: str) -> list[str]:
+    """Host, boot, pid and start time of an identity (empty strings for what it lacks)."""
+    return (identity.rsplit(_SEPARATOR, 3) + ["", "", ""])[:4]
+
+
+def describe(identity: str) -> str:
+    """The process of an identity in words: ``process 4242 on host-a``."""
+    host, _, pid, _ = _fields(identity)
+    return f"process {pid or '?'} on {host or '?'}"
+
+
 def is_gone(identity: str) -> bool:
     """Whether the process named by :func:`this_process` has ended; False when that cannot be told here.
 
     A process of another host (or an identity that is not one) cannot be checked, so it counts as running.
     """
-    host, boot, pid, start = (identity.rsplit(_SEPARATOR, 3) + ["", "", ""])[:4]
+    host, boot, pid, start = _fields(identity)
     if host != socket.gethostname() or not pid.isdigit() or not start:
         return False
     if boot != _boot_id():

@@ -20,7 +20,7 @@ from autoaug.cli import main
 from autoaug.modalities.image import baseline_policies
 from autoaug.policy import save_policy
 from autoaug.records import DATA_REPORT, find_search, trial_runs
-from autoaug.vocabulary import TAG_ROLE
+from autoaug.vocabulary import TAG_REASON, TAG_ROLE
 
 AUTOAUG = str(Path(sys.executable).with_name("autoaug"))
 
@@ -135,7 +135,35 @@ def test_sigterm_stops_evaluate_like_ctrl_c_and_closes_its_run(tmp_path: Path, t
     assert process.returncode == 130, err
     assert "autoaug evaluate: interrupted" in err
     assert "[ 60/60]" not in out
-    assert client.get_run(run.info.run_id).info.status == "KILLED"
+    closed = client.get_run(run.info.run_id)
+    assert closed.info.status == "KILLED" and closed.data.tags[TAG_REASON].startswith("interrupted")
+
+
+@pytest.mark.slow
+def test_an_evaluation_run_left_running_by_sigkill_is_closed_by_the_next_evaluate(
+    tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "trivial.json"
+    save_policy(baseline_policies()["trivial_augment_wide"], policy)
+    evaluate = ["evaluate", str(policy), "--baselines", "none", *TINY, "--train-size", "60", "--tracking-uri",
+                tracking_uri, "--output-json", str(tmp_path / "evaluation.json"), "--plot", str(tmp_path / "plot.png")]
+    process = _start([*evaluate, "--seeds", *(str(seed) for seed in range(30))], tmp_path)
+    _read_until(process, "[  1/60]")  # its run exists and holds a fine-tune
+    process.kill()  # nothing can close the run
+    process.communicate(timeout=60)
+    client = MlflowClient(tracking_uri)
+    experiment_id = client.get_experiment_by_name("autoaug").experiment_id
+    (killed,) = client.search_runs([experiment_id], f"tags.`{TAG_ROLE}` = 'evaluation'")
+    assert killed.info.status == "RUNNING"
+
+    assert main([*evaluate, "--seeds", "0", "1"]) == 0
+    closed = client.get_run(killed.info.run_id)
+    assert closed.info.status == "KILLED"
+    assert f"process {process.pid} on " in closed.data.tags[TAG_REASON]
+    assert "test_accuracy/trivial" in closed.data.metrics  # what it had logged is kept
+    assert f"closed evaluation run {killed.info.run_name} ({killed.info.run_id}) as KILLED" in capsys.readouterr().out
+    runs = client.search_runs([experiment_id], f"tags.`{TAG_ROLE}` = 'evaluation'")
+    assert sorted(run.info.status for run in runs) == ["FINISHED", "KILLED"]
 
 
 @dataclass(frozen=True)
