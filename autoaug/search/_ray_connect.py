@@ -68,7 +68,8 @@ def _start_local() -> None:
     Ray opens its own temp dir to everyone (0777, for sharing /tmp/ray between users), so it gets one
     inside that folder. Without a token of the user's (``RAY_AUTH_TOKEN``/``RAY_AUTH_TOKEN_PATH``) the
     runtime gets a fresh one there (0600): Ray would otherwise write ``~/.ray/auth_token`` readable by
-    every local user. Its ports listen on 127.0.0.1 only (:func:`_loopback_only`). What a killed
+    every local user. Ray Tune's lock files go there too, not to ``/tmp/_ray_lockfiles``, where they
+    would stay. Its ports listen on 127.0.0.1 only (:func:`_loopback_only`). What a killed
     process left behind is removed first (:func:`reclaim_stale_runtimes`).
     """
     reclaim_stale_runtimes()
@@ -81,6 +82,7 @@ def _start_local() -> None:
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_hex(32))
         os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)  # read by ray.init, inherited by its processes
+    os.environ["RAY_TMPDIR"] = str(folder)  # Ray Tune's lock files (_ray_lockfiles), not left in /tmp
     atexit.register(_stop_local, folder, own_token)
     _loopback_only()
     ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=str(folder / "ray"))
@@ -105,20 +107,31 @@ def reclaim_stale_runtimes() -> None:
     agents, which outlive their node. A folder counts as stale when the process named in its
     ``owner`` file has ended; the processes that still hold files open in it are killed.
     """
-    for folder in Path(_FOLDER_PARENT).glob(_FOLDER_PREFIX + "*"):
-        try:
-            if folder.stat().st_uid != os.getuid() or not is_gone((folder / _OWNER_FILE).read_text()):
-                continue
-        except OSError:  # no owner file (yet): not ours to judge
-            continue
-        kill(processes_using(folder))
-        shutil.rmtree(folder, ignore_errors=True)
+    for folder in runtime_folders():
+        if is_stale(folder):
+            kill(processes_using(folder))
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def runtime_folders() -> set[Path]:
+    """The folders of local runtimes on this machine (every user's), in use or left behind."""
+    return set(Path(_FOLDER_PARENT).glob(_FOLDER_PREFIX + "*"))
+
+
+def is_stale(folder: Path) -> bool:
+    """Whether the local runtime in ``folder`` is this user's and the process that started it has ended."""
+    try:
+        return folder.stat().st_uid == os.getuid() and is_gone((folder / _OWNER_FILE).read_text())
+    except OSError:  # no owner file (yet): not ours to judge
+        return False
 
 
 def _stop_local(folder: Path, own_token: bool) -> None:
     """Stop the local runtime, then remove its folder (sessions, logs, sockets, spilled objects, token)."""
     ray.shutdown()
     shutil.rmtree(folder, ignore_errors=True)
+    if os.environ.get("RAY_TMPDIR") == str(folder):
+        del os.environ["RAY_TMPDIR"]
     if own_token and os.environ.get("RAY_AUTH_TOKEN_PATH") == str(folder / "auth_token"):
         del os.environ["RAY_AUTH_TOKEN_PATH"]
 

@@ -221,7 +221,8 @@ import os, sys, ray
 from autoaug.search._ray_connect import connect_ray
 connect_ray(None)
 print(ray.get(ray.remote(lambda: "task ran").remote()))
-print(ray._private.worker._global_node.get_temp_dir_path(), os.environ["RAY_AUTH_TOKEN_PATH"], flush=True)
+print(os.environ["RAY_TMPDIR"], ray._private.worker._global_node.get_temp_dir_path(), os.environ["RAY_AUTH_TOKEN_PATH"],
+      flush=True)
 sys.stdin.read()  # until the test has looked
 """
 
@@ -234,14 +235,15 @@ class LocalRuntime:
     folder: Path
     token: Path
     first_line: str
+    system_temp: Path
 
 
 def _start_local_runtime(env: dict[str, str]) -> LocalRuntime:
     process = subprocess.Popen([sys.executable, "-c", _LOCAL_RUNTIME], env=env, text=True,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines = _read_until(process, "/")
-    temp_dir, token = (Path(part) for part in lines[-1].split())
-    return LocalRuntime(process, temp_dir.parent, token, lines[0].strip())  # Ray's temp dir lies in the folder
+    system_temp, temp_dir, token = (Path(part) for part in lines[-1].split())
+    return LocalRuntime(process, temp_dir.parent, token, lines[0].strip(), system_temp)  # Ray's temp dir is inside
 
 
 def _environment_without_ray() -> dict[str, str]:
@@ -282,6 +284,7 @@ def test_a_local_ray_runtime_is_private_and_removed_at_exit(tmp_path: Path) -> N
     assert runtime.first_line == "task ran"  # workers authenticate with the private token
     assert folder.name.startswith("autoaug-ray-") and folder.stat().st_mode & 0o777 == 0o700
     assert token.parent == folder and token.stat().st_mode & 0o777 == 0o600
+    assert runtime.system_temp == folder  # Ray Tune's lock files (_ray_lockfiles) go there, not to /tmp
     assert not (home / ".ray" / "auth_token").exists()  # Ray would write one there, readable by all
     runtime.process.communicate("", timeout=120)
     assert runtime.process.returncode == 0
