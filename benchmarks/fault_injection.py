@@ -253,6 +253,7 @@ def local_cluster(bench: Bench) -> Iterator[tuple[Path, dict[str, str], dict[str
         yield folder, env, json.loads((folder / "cluster.json").read_text())
     finally:
         subprocess.run([*script, "down", "--dir", str(folder)], env=env, capture_output=True, timeout=TIMEOUT)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def case_worker_node_killed(bench: Bench) -> str:
@@ -339,10 +340,10 @@ def case_nothing_left_behind(bench: Bench) -> str:
     temporary = sorted(path.name for path in (bench.work / "tmp").iterdir() if path.name != RAY_LOCKS)
     check(not temporary, f"temporary files left: {temporary}")
     locks = len(list((bench.work / "tmp" / RAY_LOCKS).glob("*")))
-    return (f"{len(bench.runtimes_seen)} local runtime folders and {len(bench.clusters)} cluster removed; no process "
-            f"holds a file in them or in the store's folder; no temporary file left but {locks} empty lock files in "
-            f"{RAY_LOCKS}, where Ray keeps them by design, from the search that joined the cluster (a local runtime "
-            "keeps them in its own folder)")
+    kept = f"; Ray's own {RAY_LOCKS} holds {locks} empty lock files (Ray keeps them by design)" if locks else ""
+    return (f"the {len(bench.runtimes_seen)} local runtime folders seen while commands ran, any other new one and "
+            f"the cluster's folder are gone; no process holds a file in them or in the store's folder; no temporary "
+            f"file is left{kept}")
 
 
 CASES: list[tuple[str, Callable[[Bench], str]]] = [
