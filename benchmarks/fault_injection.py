@@ -148,12 +148,23 @@ def _arrivals(gate: Path) -> dict[str, str]:
     return {path.name.removeprefix("arrived-"): path.read_text() for path in gate.glob("arrived-*")}
 
 
-def _send(process: subprocess.Popen[Any], name: str) -> None:
-    """Ctrl-C reaches the whole foreground process group; ``kill`` and ``kill -9`` reach the one process."""
+def _send(process: subprocess.Popen[Any], name: str, state: Path | None = None) -> None:
+    """Ctrl-C reaches the whole foreground process group; ``kill`` and ``kill -9`` reach the one process.
+
+    A SIGKILL to a search is sent while it has no file open in ``state`` (Ray Tune's saved state), so
+    that it does not land in the middle of a write there (Ray Tune copies its state there file by file,
+    not atomically).
+    """
     if name == "SIGINT":
         os.killpg(process.pid, signal.SIGINT)
-    else:
-        process.send_signal(SIGNALS[name])
+        return
+    if name == "SIGKILL" and state is not None:
+        process.send_signal(signal.SIGSTOP)
+        while process.pid in set(processes_using(state)):
+            process.send_signal(signal.SIGCONT)
+            time.sleep(0.05)
+            process.send_signal(signal.SIGSTOP)
+    process.send_signal(SIGNALS[name])
 
 
 def case_concurrent_first_searches(bench: Bench) -> str:
@@ -173,7 +184,7 @@ def case_search_signal(bench: Bench, signal_name: str) -> str:
     name = f"search-{signal_name.lower()}"
     process, gate = _start_held_search(bench, name)
     held = bench.wait_for(lambda: _arrivals(gate), "a searched trial to be held", process)
-    _send(process, signal_name)
+    _send(process, signal_name, bench.work / "mlruns" / "tune")
     code = process.wait(timeout=TIMEOUT)
     client = bench.client()
     runs = trial_runs(client, find_search(client, "autoaug", name))

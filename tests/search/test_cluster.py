@@ -26,6 +26,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from autoaug._process import processes_using
 from autoaug.errors import ConfigError
 from autoaug.records import OPTUNA_ARTIFACT, attempts, disagreements, find_search, trial_runs
 from autoaug.vocabulary import TAG_BASELINE, TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID
@@ -61,16 +62,17 @@ class Cluster:
 
 
 def _processes_of(folder: Path) -> list[int]:
-    """Live processes started for the cluster in ``folder``: each inherited its token path from the script."""
+    """Live processes started for the cluster in ``folder``: each inherited its token path from the script, and
+    holds its logs open there (Ray's agents overwrite their environment with their process title)."""
     marker = f"RAY_AUTH_TOKEN_PATH={folder}/auth_token".encode()
-    found = []
+    found = set(processes_using(folder))
     for environ in Path("/proc").glob("[0-9]*/environ"):
         try:
             if marker in environ.read_bytes() and _running(int(environ.parent.name)):
-                found.append(int(environ.parent.name))
+                found.add(int(environ.parent.name))
         except OSError:
             continue
-    return found
+    return sorted(found)
 
 
 def _running(pid: int) -> bool:
@@ -172,6 +174,20 @@ def _runs(uri: str, name: str) -> list[Run]:
         return trial_runs(client, find_search(client, "autoaug", name))
     except ConfigError:
         return []
+
+
+def _kill_between_state_writes(driver: subprocess.Popen, state: Path) -> None:
+    """SIGKILL the driver's process group at a moment it holds no file open in Tune's saved ``state``.
+
+    Ray Tune copies its state there file by file, not atomically; a kill in the middle of a copy would
+    leave a half-written file, which no resume can load.
+    """
+    driver.send_signal(signal.SIGSTOP)
+    while driver.pid in set(processes_using(state)):
+        driver.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+        driver.send_signal(signal.SIGSTOP)
+    os.killpg(driver.pid, signal.SIGKILL)
 
 
 def _assert_agreement(uri: str, name: str, total: int) -> list[Run]:
@@ -293,7 +309,7 @@ def test_a_stopped_or_killed_driver_resumes_with_optuna_and_mlflow_in_agreement(
     # A crash of the resumed driver: nothing is closed or saved on the way out.
     resumed = _start_search(cluster, tracking_server, storage, name, resume=True)
     _wait_for(running_after(finished()), SEARCH_TIMEOUT, "progress after resuming", resumed)
-    os.killpg(resumed.pid, signal.SIGKILL)
+    _kill_between_state_writes(resumed, storage)
     resumed.wait(timeout=60)
     assert any(r.info.status == "RUNNING" for r in _runs(tracking_server, name))
 

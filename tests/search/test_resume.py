@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+from autoaug._process import processes_using
 from autoaug.cli import main
 from autoaug.config import SearchConfig
 from autoaug.errors import ConfigError
@@ -134,14 +135,18 @@ def _between_epochs(uri: str, name: str, epochs: int) -> Run | None:
         return None
 
 
-def _freeze_between_epochs(driver: subprocess.Popen[bytes], uri: str, name: str, epochs: int) -> Run:
-    """SIGSTOP the driver (the only writer of the store) once a trial of its is between epochs, and return it."""
+def _freeze_between_epochs(driver: subprocess.Popen[bytes], uri: str, name: str, epochs: int, state: Path) -> Run:
+    """SIGSTOP the driver (the only writer of the store) once a trial of its is between epochs, and return it.
+
+    Not while it copies Tune's saved state to ``state`` (file by file, not atomically): a half-written file
+    would be no state to resume.
+    """
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline and driver.poll() is None:
         if _between_epochs(uri, name, epochs):
             driver.send_signal(signal.SIGSTOP)
             frozen = _between_epochs(uri, name, epochs)  # read again: it may have written since
-            if frozen:
+            if frozen and driver.pid not in set(processes_using(state)):
                 return frozen
             driver.send_signal(signal.SIGCONT)
         time.sleep(0.1)
@@ -157,7 +162,7 @@ def test_a_trial_run_again_after_sigkill_and_resume_keeps_one_history_per_run(tm
              "--no-early-stopping", "--confirm-seeds", "0", "--name", name, "--tracking-uri", uri]
     with open(tmp_path / "search.log", "wb") as log:
         driver = subprocess.Popen([AUTOAUG, "search", *flags], cwd=tmp_path, env=env, stdout=log, stderr=log)
-        frozen = _freeze_between_epochs(driver, uri, name, epochs)
+        frozen = _freeze_between_epochs(driver, uri, name, epochs, tmp_path / "mlruns" / "tune")
         driver.kill()  # SIGKILL: the run stays RUNNING, Tune's saved state has the trial running
         driver.wait(timeout=60)
     resumed = subprocess.run([AUTOAUG, "search", "--resume", name, "--tracking-uri", uri], cwd=tmp_path, env=env,
