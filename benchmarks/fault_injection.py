@@ -44,13 +44,11 @@ from mlflow import MlflowClient
 from mlflow.entities import Run, ViewType
 
 from autoaug._process import processes_using
-from autoaug.evaluation_tracking import TAG_PROCESS
-from autoaug.policy import baseline_policies, save_policy
-from autoaug.search._agreement import OPTUNA_ARTIFACT, disagreements
+from autoaug.modalities.image import baseline_policies
+from autoaug.policy import save_policy
+from autoaug.records import OPTUNA_ARTIFACT, attempts, disagreements, find_search, trial_runs
 from autoaug.search._ray_connect import is_stale, runtime_folders
-from autoaug.tracking import (
-    TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_ROLE, TAG_TRIAL_ID, attempts, find_search, trial_runs,
-)
+from autoaug.vocabulary import TAG_OUTCOME, TAG_PROCESS, TAG_REASON, TAG_RETRIES, TAG_ROLE, TAG_TRIAL_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "faults.json"

@@ -23,6 +23,8 @@ from autoaug import register_op
 from autoaug.cli import main
 
 GATE = Path(sys.argv[1]).resolve()
+
+
 @register_op("hold", description="waits until the test opens the gate (test fixture); the image is unchanged")
 def hold(image: torch.Tensor, value: float, generator: torch.Generator | None) -> torch.Tensor:
     context = ray.get_runtime_context()
