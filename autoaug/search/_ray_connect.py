@@ -13,11 +13,11 @@ import threading
 from pathlib import Path
 
 import ray
-from ray._private import ray_constants
 from ray.exceptions import AuthenticationError
 
 from autoaug._process import is_gone, kill, processes_using, this_process
 from autoaug.errors import ConfigError
+from autoaug.search._tune_internals import turn_clusters_off
 
 _TOKEN_HINT = (
     "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH=<the cluster's token file> (or RAY_AUTH_TOKEN) before "
@@ -69,7 +69,7 @@ def _start_local() -> None:
     inside that folder. Without a token of the user's (``RAY_AUTH_TOKEN``/``RAY_AUTH_TOKEN_PATH``) the
     runtime gets a fresh one there (0600): Ray would otherwise write ``~/.ray/auth_token`` readable by
     every local user. Ray Tune's lock files go there too, not to ``/tmp/_ray_lockfiles``, where they
-    would stay. Its ports listen on 127.0.0.1 only (:func:`_loopback_only`). What a killed
+    would stay. Its ports listen on 127.0.0.1 only (:func:`turn_clusters_off`). What a killed
     process left behind is removed first (:func:`reclaim_stale_runtimes`).
     """
     reclaim_stale_runtimes()
@@ -84,20 +84,8 @@ def _start_local() -> None:
         os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)  # read by ray.init, inherited by its processes
     os.environ["RAY_TMPDIR"] = str(folder)  # Ray Tune's lock files (_ray_lockfiles), not left in /tmp
     atexit.register(_stop_local, folder, own_token)
-    _loopback_only()
+    turn_clusters_off()
     ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=str(folder / "ray"))
-
-
-def _loopback_only() -> None:
-    """Give the local node the address 127.0.0.1, so that its gRPC servers listen there and nowhere else.
-
-    Ray 2.60 turns a node address of 127.0.0.1 (``_node_ip_address``, ``--node-ip-address``) into the
-    machine's own address, unless clusters are off, as on macOS and Windows:
-    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``. Ray reads that variable when it is imported, so this
-    process sets its constant too; the variable reaches the processes the runtime starts.
-    """
-    os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0"
-    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def reclaim_stale_runtimes() -> None:
