@@ -15,7 +15,10 @@ PACKAGE = ROOT / "autoaug"
 
 # Lowest first; a module may import its own layer and the layers below it, never one above.
 LAYERS = (
-    ("autoaug.errors", "autoaug.vocabulary", "autoaug._yaml", "autoaug.tasks", "autoaug.metrics", "autoaug.measures"),
+    (
+        "autoaug.errors", "autoaug.vocabulary", "autoaug._yaml", "autoaug._process", "autoaug.tasks", "autoaug.metrics",
+        "autoaug.measures",
+    ),
     ("autoaug.ops",),
     ("autoaug.policy",),
     ("autoaug.config",),

@@ -141,6 +141,8 @@ def run_evaluation(
     policies = {**prepared.evaluated, **prepared.baselines}
     store = config.store
     tracker = EvaluationTracker(store.tracking_uri, store.experiment, "evaluate-" + "+".join(prepared.evaluated))
+    for line in tracker.close_abandoned():
+        echo(line)
     sources = tracker.find_sources(prepared.evaluated)
     settings = config.settings(FINE_TUNE_GROUPS)
     params = {key: value for key, value in settings.items() if value is not None and key != "seed"}
@@ -172,8 +174,11 @@ def run_evaluation(
         results = repeat_fine_tunes(
             prepared.modality, prepared.task, prepared.backbone, policies, seeds, config.recipe, on_result=progress
         )
+    except KeyboardInterrupt:
+        tracker.stop("KILLED", "interrupted (Ctrl-C or SIGTERM); the fine-tunes logged before are kept")
+        raise
     except BaseException as exc:
-        tracker.stop("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+        tracker.stop("FAILED", f"{type(exc).__name__}: {exc}")
         raise
     stats = summarise(results)
     compared = report.comparisons(stats, list(prepared.evaluated))

@@ -17,12 +17,15 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
+from autoaug import _process
 from autoaug.policy import Policy, describe
 from autoaug.records._read import read_trial_policy
 from autoaug.records._store import filter_value, metric_batch, open_experiment, param_batch, store_client
 from autoaug.results import Comparison, PolicyStats, SeedResult
 from autoaug.vocabulary import (
     TAG_POLICY,
+    TAG_PROCESS,
+    TAG_REASON,
     TAG_ROLE,
     TAG_SEARCH,
     TAG_SOURCE_RUN,
@@ -91,9 +94,31 @@ class EvaluationTracker:
         found = {label: find_policy_source(self.client, self.experiment_id, p) for label, p in policies.items()}
         return {label: source for label, source in found.items() if source is not None}
 
+    def close_abandoned(self) -> list[str]:
+        """End as KILLED, with the reason, the evaluation runs left RUNNING by a process that has ended.
+
+        Ctrl-C and SIGTERM close the run; SIGKILL, a crash of the machine or the OOM killer cannot. Runs
+        written on another host, whose process cannot be checked from here, are left as they are.
+
+        Returns:
+            A line per run it closed: its name, id and the reason.
+        """
+        query = f"tags.`{TAG_ROLE}` = {filter_value('evaluation')} and attributes.status = 'RUNNING'"
+        closed = []
+        for run in self.client.search_runs([self.experiment_id], query, max_results=1000):
+            identity = run.data.tags.get(TAG_PROCESS, "")
+            if not _process.is_gone(identity):
+                continue
+            reason = (f"autoaug evaluate ended without closing this run ({_process.describe(identity)} is gone: "
+                      "killed, or its machine stopped); the fine-tunes logged before it ended are kept")
+            self.client.set_tag(run.info.run_id, TAG_REASON, reason)
+            self.client.set_terminated(run.info.run_id, RunStatus.to_string(RunStatus.KILLED))
+            closed.append(f"closed evaluation run {run.info.run_name} ({run.info.run_id}) as KILLED: {reason}")
+        return closed
+
     def start(self, params: dict[str, Any], policies: dict[str, Policy], sources: dict[str, PolicySource]) -> str:
         """Open the run with its settings, the policies (``policies/<label>.json``) and links to their source trials."""
-        tags = {TAG_ROLE: "evaluation"}
+        tags = {TAG_ROLE: "evaluation", TAG_PROCESS: _process.this_process()}
         if sources:
             tags[TAG_SOURCE_RUN] = ",".join(source.run_id for source in sources.values())
             tags[TAG_SOURCE_SEARCH] = ",".join(source.search for source in sources.values())
@@ -130,7 +155,8 @@ class EvaluationTracker:
             self.client.log_artifact(self.run_id, shutil.copyfile(plot, Path(folder) / EVALUATION_PLOT))
         self.client.set_terminated(self.run_id, "FINISHED")
 
-    def stop(self, status: str) -> None:
-        """Close an unfinished run as ``FAILED`` or ``KILLED``."""
+    def stop(self, status: str, reason: str) -> None:
+        """Close an unfinished run as ``FAILED`` or ``KILLED``, saying why."""
         if self.run_id:
+            self.client.set_tag(self.run_id, TAG_REASON, reason[:5000])
             self.client.set_terminated(self.run_id, RunStatus.to_string(RunStatus.from_string(status)))

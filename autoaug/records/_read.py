@@ -21,6 +21,8 @@ from autoaug.vocabulary import TAG_BASELINE, TAG_HEADLINE, TAG_OUTCOME, TAG_POLI
 POLICY_ARTIFACT = "policy.json"
 CONFIG_ARTIFACT = "config.yaml"
 SAMPLES_ARTIFACT = "augmented_samples.png"
+ROLE_ATTEMPT = "attempt"
+"""Role of a trial's earlier attempt: a run that ended before the trial ran again from its first epoch."""
 
 
 def find_search(client: MlflowClient, experiment: str, name: str | None = None) -> Run:
@@ -40,6 +42,12 @@ def trial_runs(client: MlflowClient, parent: Run) -> list[Run]:
     """All child runs (trials) of a search's parent run."""
     query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = {filter_value(parent.info.run_id)}"
     return list(client.search_runs([parent.info.experiment_id], query, max_results=10000))
+
+
+def attempts(client: MlflowClient, run: Run) -> list[Run]:
+    """The earlier attempts of a trial, nested under its run, oldest first."""
+    query = f"tags.`{MLFLOW_PARENT_RUN_ID}` = {filter_value(run.info.run_id)} and tags.`{TAG_ROLE}` = '{ROLE_ATTEMPT}'"
+    return list(client.search_runs([run.info.experiment_id], query, order_by=["attributes.start_time ASC"]))
 
 
 def read_trial_policy(client: MlflowClient, run: Run) -> Policy:

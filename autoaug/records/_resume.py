@@ -4,7 +4,8 @@ Ray Tune saves the experiment state (every trial's status plus the searcher, Opt
 periodically and when the driver stops cleanly. MLflow is written as trials start and end, so after
 a hard stop it can be ahead of that saved state. Resuming makes MLflow follow Tune's state:
 
-- a trial Tune will run again (it was running or pending) keeps its child run, reopened;
+- a trial Tune will run again (it was running or pending) gets a fresh child run when it starts,
+  with the earlier one nested under it as a failed attempt (so no run holds an epoch twice);
 - a finished trial keeps its run and outcome (an outcome the driver never wrote is taken from Tune);
 - a run whose trial started after the last save is unknown to Tune and to the saved study: it is
   deleted (MLflow keeps deleted runs restorable) and the searcher proposes that slot again.
@@ -56,6 +57,8 @@ class ResumedTrial:
     reason: str = ""
     epochs: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
+    stopped: str = ""
+    """Why the trial's run stopped before it ended, when Tune is to run the trial again."""
 
 
 def resume_search(
@@ -87,8 +90,8 @@ def _resume_trial(tracker: SearchTracker, run: Run, trial: SavedTrial, epochs: i
     resumed = ResumedTrial(
         trial.trial_id, run.info.run_name, node=tags.get(TAG_NODE, ""), retries=int(tags.get(TAG_RETRIES, "0"))
     )
-    if trial.unfinished:  # Tune runs it again from its first epoch: reopen the same run
-        tracker.reopen_trial(trial.trial_id)
+    if trial.unfinished:  # Tune runs it again from its first epoch, in a fresh run
+        resumed.stopped = "the search stopped before this trial ended"
         return resumed
     resumed.metrics = dict(run.data.metrics)
     resumed.epochs = trial.epochs

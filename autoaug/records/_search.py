@@ -7,9 +7,11 @@ opened by several processes at once, and remote workers never need to reach the 
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mlflow import MlflowClient
 from mlflow.entities import Run, RunStatus, RunTag
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from PIL import Image
@@ -20,7 +22,9 @@ from autoaug.records._plots import log_search_plots
 from autoaug.records._read import (
     CONFIG_ARTIFACT,
     POLICY_ARTIFACT,
+    ROLE_ATTEMPT,
     SAMPLES_ARTIFACT,
+    attempts,
     load_trial_rows,
     read_trial_policy,
     trial_runs,
@@ -31,6 +35,7 @@ from autoaug.vocabulary import (
     TAG_BASELINE,
     TAG_BEST_BASELINE,
     TAG_HEADLINE,
+    TAG_NODE,
     TAG_OUTCOME,
     TAG_PICK,
     TAG_PICK_RUN,
@@ -152,13 +157,22 @@ class SearchTracker:
             self.client.set_tag(run_id, TAG_REASON, reason[:5000])
         self.client.set_terminated(run_id, RunStatus.to_string(_STATUS[outcome]))
 
-    def reopen_trial(self, trial_id: str) -> None:
-        """Open an adopted trial's run again, without its outcome: the trial runs again from its first epoch."""
-        run = self.client.get_run(self._child_runs[trial_id])
-        for key in (TAG_OUTCOME, TAG_REASON):
-            if key in run.data.tags:
-                self.client.delete_tag(run.info.run_id, key)
-        self.client.update_run(run.info.run_id, status="RUNNING")
+    def restart_trial(self, trial_id: str, reason: str) -> None:
+        """Give a trial that starts again from its first epoch a fresh child run, so each run keeps one history.
+
+        The fresh run takes the earlier run's name, params, tags and artifacts (policy, samples) but none of
+        its metrics; the earlier run is kept, nested under it as a failed attempt (see :func:`nest_attempt`).
+        """
+        earlier = self.client.get_run(self._child_runs[trial_id])
+        tags = {key: value for key, value in earlier.data.tags.items()
+                if not key.startswith("mlflow.") and key not in (TAG_OUTCOME, TAG_REASON, TAG_NODE)}
+        tags[MLFLOW_PARENT_RUN_ID] = self.parent_run_id
+        run_id = self.client.create_run(self.experiment_id, run_name=earlier.info.run_name, tags=tags).info.run_id
+        self.client.log_batch(run_id, params=param_batch(dict(earlier.data.params)))
+        with tempfile.TemporaryDirectory() as folder:
+            self.client.log_artifacts(run_id, self.client.download_artifacts(earlier.info.run_id, "", folder))
+        self._child_runs[trial_id] = run_id
+        nest_attempt(self.client, earlier, run_id, reason)
 
     def discard_run(self, run: Run) -> None:
         """Delete a trial run that will not count (MLflow keeps deleted runs restorable)."""
@@ -263,3 +277,19 @@ class SearchTracker:
             self.client.log_text(run_id, best_policy.to_json(), BEST_POLICY_ARTIFACT)
             self.client.set_tag(run_id, "best_policy", describe(best_policy)[:5000])
         self.client.set_terminated(run_id, status)
+
+
+def nest_attempt(client: MlflowClient, earlier: Run, run_id: str, reason: str) -> None:
+    """End ``earlier`` as a FAILED attempt (role ``attempt``, with ``reason``) nested under the trial's run ``run_id``.
+
+    The attempts nested under ``earlier`` move with it, so every attempt of a trial lies under its current run.
+    """
+    older = attempts(client, earlier)
+    for attempt in older:
+        client.set_tag(attempt.info.run_id, MLFLOW_PARENT_RUN_ID, run_id)
+    tags = {MLFLOW_PARENT_RUN_ID: run_id, TAG_ROLE: ROLE_ATTEMPT, TAG_REASON: reason[:5000]}
+    client.log_batch(earlier.info.run_id, tags=[RunTag(key, value) for key, value in tags.items()])
+    if TAG_OUTCOME in earlier.data.tags:
+        client.delete_tag(earlier.info.run_id, TAG_OUTCOME)
+    client.update_run(earlier.info.run_id, name=f"{earlier.info.run_name}-attempt{len(older) + 1}")
+    client.set_terminated(earlier.info.run_id, "FAILED")

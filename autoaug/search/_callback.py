@@ -40,6 +40,8 @@ class TrialRecord:
     metrics: dict[str, float] = field(default_factory=dict)
     node: str = ""
     retries: int = 0
+    stopped: str = ""
+    """Why the trial's current run stopped before it ended, when Tune is to run the trial again."""
 
 
 def _reported_metrics(result: dict[str, Any]) -> dict[str, float]:
@@ -98,7 +100,11 @@ class TrackingCallback(Callback):
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         self._trials[trial.trial_id] = trial
-        if trial.trial_id in self.records:
+        record = self.records.get(trial.trial_id)
+        if record is not None:  # retried, or resumed: it runs again from its first epoch
+            reason = f"{record.stopped or 'stopped'}; the trial ran again from its first epoch in a new run"
+            self._tracker.restart_trial(trial.trial_id, reason)
+            record.epochs, record.metrics, record.node, record.stopped = 0, {}, "", ""
             return
         policy = Policy.from_json(trial.config[POLICY_KEY], source=f"trial {trial.trial_id}")
         baseline = trial.config.get(BASELINE_KEY)
@@ -131,8 +137,9 @@ class TrackingCallback(Callback):
         if record is None:
             return
         record.retries += 1
+        record.stopped = f"failed: {failure_reason(trial)}"
         self._tracker.set_trial_tags(trial.trial_id, {TAG_RETRIES: str(record.retries)})
-        self._echo(f"      {record.run_name:<32} retrying ({failure_reason(trial)[:100]})")
+        self._echo(f"      {record.run_name:<32} retrying ({record.stopped[:100]})")
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         record = self.records[trial.trial_id]

@@ -15,12 +15,19 @@ from pathlib import Path
 import ray
 from ray.exceptions import AuthenticationError
 
+from autoaug._process import is_gone, kill, processes_using, this_process
 from autoaug.errors import ConfigError
+from autoaug.search._tune_internals import turn_clusters_off
 
 _TOKEN_HINT = (
     "set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH=<the cluster's token file> (or RAY_AUTH_TOKEN) before "
     "`autoaug search`; cluster/local_cluster.py writes them to <dir>/env.sh, see cluster/README.md"
 )
+
+
+_FOLDER_PARENT = "/tmp"
+_FOLDER_PREFIX = "autoaug-ray-"
+_OWNER_FILE = "owner"
 
 
 def connect_ray(address: str | None) -> None:
@@ -61,10 +68,13 @@ def _start_local() -> None:
     Ray opens its own temp dir to everyone (0777, for sharing /tmp/ray between users), so it gets one
     inside that folder. Without a token of the user's (``RAY_AUTH_TOKEN``/``RAY_AUTH_TOKEN_PATH``) the
     runtime gets a fresh one there (0600): Ray would otherwise write ``~/.ray/auth_token`` readable by
-    every local user. Ray's ports listen on every interface whatever the node address (measured with
-    Ray 2.60); the token guards them.
+    every local user. Ray Tune's lock files go there too, not to ``/tmp/_ray_lockfiles``, where they
+    would stay. Its ports listen on 127.0.0.1 only (:func:`turn_clusters_off`). What a killed
+    process left behind is removed first (:func:`reclaim_stale_runtimes`).
     """
-    folder = Path(tempfile.mkdtemp(prefix="autoaug-ray-", dir="/tmp"))  # mode 0700
+    reclaim_stale_runtimes()
+    folder = Path(tempfile.mkdtemp(prefix=_FOLDER_PREFIX, dir=_FOLDER_PARENT))  # mode 0700
+    (folder / _OWNER_FILE).write_text(this_process())
     own_token = not _token_given()
     if own_token:
         token = folder / "auth_token"
@@ -72,14 +82,44 @@ def _start_local() -> None:
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_hex(32))
         os.environ["RAY_AUTH_TOKEN_PATH"] = str(token)  # read by ray.init, inherited by its processes
+    os.environ["RAY_TMPDIR"] = str(folder)  # Ray Tune's lock files (_ray_lockfiles), not left in /tmp
     atexit.register(_stop_local, folder, own_token)
+    turn_clusters_off()
     ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=str(folder / "ray"))
+
+
+def reclaim_stale_runtimes() -> None:
+    """Remove the local runtimes of this user's processes that were killed before they could stop them.
+
+    A killed process leaves its folder (logs, sockets, spilled objects, token) and some of Ray's
+    agents, which outlive their node. A folder counts as stale when the process named in its
+    ``owner`` file has ended; the processes that still hold files open in it are killed.
+    """
+    for folder in runtime_folders():
+        if is_stale(folder):
+            kill(processes_using(folder))
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def runtime_folders() -> set[Path]:
+    """The folders of local runtimes on this machine (every user's), in use or left behind."""
+    return set(Path(_FOLDER_PARENT).glob(_FOLDER_PREFIX + "*"))
+
+
+def is_stale(folder: Path) -> bool:
+    """Whether the local runtime in ``folder`` is this user's and the process that started it has ended."""
+    try:
+        return folder.stat().st_uid == os.getuid() and is_gone((folder / _OWNER_FILE).read_text())
+    except OSError:  # no owner file (yet): not ours to judge
+        return False
 
 
 def _stop_local(folder: Path, own_token: bool) -> None:
     """Stop the local runtime, then remove its folder (sessions, logs, sockets, spilled objects, token)."""
     ray.shutdown()
     shutil.rmtree(folder, ignore_errors=True)
+    if os.environ.get("RAY_TMPDIR") == str(folder):
+        del os.environ["RAY_TMPDIR"]
     if own_token and os.environ.get("RAY_AUTH_TOKEN_PATH") == str(folder / "auth_token"):
         del os.environ["RAY_AUTH_TOKEN_PATH"]
 

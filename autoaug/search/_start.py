@@ -64,7 +64,7 @@ def _resumed_trials(
         records.append(TrialRecord(
             resumed.trial_id, resumed.run_name, policy, trial_config.get(BASELINE_KEY), outcome=resumed.outcome,
             reason=resumed.reason, epochs=resumed.epochs, metrics=resumed.metrics, node=resumed.node,
-            retries=resumed.retries,
+            retries=resumed.retries, stopped=resumed.stopped,
         ))
     return records
 

@@ -12,14 +12,19 @@ test and adapting this module alone.
   fresh objects (``Tuner.restore`` would unpickle the trainable, callbacks and searcher instead).
 - The log line of ``ray.tune.execution.tune_controller`` when a saved state cannot be loaded, after
   which Tune starts the whole experiment over.
+- ``ray._private.ray_constants.ENABLE_RAY_CLUSTER`` and its variable ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER``:
+  with clusters off, a node keeps the address 127.0.0.1, so the local runtime listens there only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import os
+
 import optuna
 from ray import tune
+from ray._private import ray_constants
 from ray.tune import ResumeConfig
 from ray.tune.schedulers import ASHAScheduler
 from ray.tune.search.optuna import OptunaSearch
@@ -67,3 +72,15 @@ def make_tuner(trainable: Any, tune_config: tune.TuneConfig, run_config: tune.Ru
         run_config=run_config,
         _tuner_kwargs={"resume_config": ResumeConfig()} if resume else None,
     )
+
+
+def turn_clusters_off() -> None:
+    """Keep the local node on 127.0.0.1, so that its gRPC servers listen there and nowhere else.
+
+    Ray 2.60 turns a node address of 127.0.0.1 (``_node_ip_address``, ``--node-ip-address``) into the
+    machine's own address, unless clusters are off, as on macOS and Windows:
+    ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``. Ray reads that variable when it is imported, so this
+    process sets its constant too; the variable reaches the processes the runtime starts.
+    """
+    os.environ[ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False

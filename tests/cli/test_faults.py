@@ -20,7 +20,7 @@ from autoaug.cli import main
 from autoaug.modalities.image import baseline_policies
 from autoaug.policy import save_policy
 from autoaug.records import DATA_REPORT, find_search, trial_runs
-from autoaug.vocabulary import TAG_ROLE
+from autoaug.vocabulary import TAG_REASON, TAG_ROLE
 
 AUTOAUG = str(Path(sys.executable).with_name("autoaug"))
 
@@ -135,7 +135,35 @@ def test_sigterm_stops_evaluate_like_ctrl_c_and_closes_its_run(tmp_path: Path, t
     assert process.returncode == 130, err
     assert "autoaug evaluate: interrupted" in err
     assert "[ 60/60]" not in out
-    assert client.get_run(run.info.run_id).info.status == "KILLED"
+    closed = client.get_run(run.info.run_id)
+    assert closed.info.status == "KILLED" and closed.data.tags[TAG_REASON].startswith("interrupted")
+
+
+@pytest.mark.slow
+def test_an_evaluation_run_left_running_by_sigkill_is_closed_by_the_next_evaluate(
+    tmp_path: Path, tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "trivial.json"
+    save_policy(baseline_policies()["trivial_augment_wide"], policy)
+    evaluate = ["evaluate", str(policy), "--baselines", "none", *TINY, "--train-size", "60", "--tracking-uri",
+                tracking_uri, "--output-json", str(tmp_path / "evaluation.json"), "--plot", str(tmp_path / "plot.png")]
+    process = _start([*evaluate, "--seeds", *(str(seed) for seed in range(30))], tmp_path)
+    _read_until(process, "[  1/60]")  # its run exists and holds a fine-tune
+    process.kill()  # nothing can close the run
+    process.communicate(timeout=60)
+    client = MlflowClient(tracking_uri)
+    experiment_id = client.get_experiment_by_name("autoaug").experiment_id
+    (killed,) = client.search_runs([experiment_id], f"tags.`{TAG_ROLE}` = 'evaluation'")
+    assert killed.info.status == "RUNNING"
+
+    assert main([*evaluate, "--seeds", "0", "1"]) == 0
+    closed = client.get_run(killed.info.run_id)
+    assert closed.info.status == "KILLED"
+    assert f"process {process.pid} on " in closed.data.tags[TAG_REASON]
+    assert "test_accuracy/trivial" in closed.data.metrics  # what it had logged is kept
+    assert f"closed evaluation run {killed.info.run_name} ({killed.info.run_id}) as KILLED" in capsys.readouterr().out
+    runs = client.search_runs([experiment_id], f"tags.`{TAG_ROLE}` = 'evaluation'")
+    assert sorted(run.info.status for run in runs) == ["FINISHED", "KILLED"]
 
 
 @dataclass(frozen=True)
@@ -193,25 +221,106 @@ import os, sys, ray
 from autoaug.search._ray_connect import connect_ray
 connect_ray(None)
 print(ray.get(ray.remote(lambda: "task ran").remote()))
-print(ray._private.worker._global_node.get_temp_dir_path(), os.environ["RAY_AUTH_TOKEN_PATH"], flush=True)
+print(os.environ["RAY_TMPDIR"], ray._private.worker._global_node.get_temp_dir_path(), os.environ["RAY_AUTH_TOKEN_PATH"],
+      flush=True)
 sys.stdin.read()  # until the test has looked
 """
+
+
+@dataclass
+class LocalRuntime:
+    """A process that started a local Ray runtime with ``connect_ray(None)`` and waits for its stdin to close."""
+
+    process: subprocess.Popen[str]
+    folder: Path
+    token: Path
+    first_line: str
+    system_temp: Path
+
+
+def _start_local_runtime(env: dict[str, str]) -> LocalRuntime:
+    process = subprocess.Popen([sys.executable, "-c", _LOCAL_RUNTIME], env=env, text=True,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = _read_until(process, "/")
+    system_temp, temp_dir, token = (Path(part) for part in lines[-1].split())
+    return LocalRuntime(process, temp_dir.parent, token, lines[0].strip(), system_temp)  # Ray's temp dir is inside
+
+
+def _environment_without_ray() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
+
+
+def _started(pid: int) -> str | None:
+    """When ``pid`` started (from /proc), or None once it has ended (a zombie counts as ended)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return None if fields[0] == "Z" else fields[19]
+
+
+def _process_tree(root: int) -> dict[int, str]:
+    """``root`` and every process below it (the runtime's GCS, raylet, agents and workers), with start times."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+    tree, grew = {root}, True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= children
+        grew = bool(children)
+    return {pid: start for pid in tree if (start := _started(pid))}
 
 
 @pytest.mark.slow
 def test_a_local_ray_runtime_is_private_and_removed_at_exit(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RAY_")}
-    process = subprocess.Popen([sys.executable, "-c", _LOCAL_RUNTIME], env={**env, "HOME": str(home)}, text=True,
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines = _read_until(process, "/")
-    temp_dir, token = (Path(part) for part in lines[-1].split())
-    folder = temp_dir.parent  # Ray's own temp dir is open to all (0777): it lies in a private folder
-    assert lines[0].strip() == "task ran"  # workers authenticate with the private token
+    runtime = _start_local_runtime({**_environment_without_ray(), "HOME": str(home)})
+    folder, token = runtime.folder, runtime.token  # Ray's own temp dir is open to all (0777): it lies in here
+    assert runtime.first_line == "task ran"  # workers authenticate with the private token
     assert folder.name.startswith("autoaug-ray-") and folder.stat().st_mode & 0o777 == 0o700
     assert token.parent == folder and token.stat().st_mode & 0o777 == 0o600
+    assert runtime.system_temp == folder  # Ray Tune's lock files (_ray_lockfiles) go there, not to /tmp
     assert not (home / ".ray" / "auth_token").exists()  # Ray would write one there, readable by all
-    process.communicate("", timeout=120)
-    assert process.returncode == 0
+    runtime.process.communicate("", timeout=120)
+    assert runtime.process.returncode == 0
     assert not folder.exists()
+
+
+def _listeners(pids: list[int]) -> list[str]:
+    """The local addresses that ``pids`` listen on for TCP, as ``ss -ltnp`` shows them."""
+    table = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    owned = [line.split() for line in table.splitlines() if any(f"pid={pid}," in line for pid in pids)]
+    return [fields[3] for fields in owned]
+
+
+@pytest.mark.slow
+def test_a_local_ray_runtime_listens_on_127_0_0_1_only() -> None:
+    runtime = _start_local_runtime(_environment_without_ray())
+    try:
+        addresses = _listeners(list(_process_tree(runtime.process.pid)))
+        assert len(addresses) >= 4  # the GCS, the raylet's two servers, the driver and each worker
+        hosts = {address.rsplit(":", 1)[0] for address in addresses}
+        assert hosts <= {"127.0.0.1", "[::ffff:127.0.0.1]"}, addresses  # not *, 0.0.0.0 or the machine's address
+    finally:
+        runtime.process.communicate("", timeout=120)
+
+
+@pytest.mark.slow
+def test_a_killed_local_runtime_is_removed_by_the_next_one() -> None:
+    killed = _start_local_runtime(_environment_without_ray())
+    processes = _process_tree(killed.process.pid)
+    killed.process.kill()  # `kill -9`: no atexit, no shutdown
+    killed.process.communicate(timeout=60)
+    assert killed.folder.exists()  # what it leaves: its folder and Ray's agents, which outlive their node
+    next_one = _start_local_runtime(_environment_without_ray())
+    try:
+        assert not killed.folder.exists()
+        assert not [pid for pid, start in processes.items() if _started(pid) == start]
+        assert next_one.first_line == "task ran"
+    finally:
+        next_one.process.communicate("", timeout=120)

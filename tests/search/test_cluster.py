@@ -26,8 +26,9 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.entities import Run
 
+from autoaug._process import processes_using
 from autoaug.errors import ConfigError
-from autoaug.records import OPTUNA_ARTIFACT, disagreements, find_search, trial_runs
+from autoaug.records import OPTUNA_ARTIFACT, attempts, disagreements, find_search, trial_runs
 from autoaug.vocabulary import TAG_BASELINE, TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID
 
 pytestmark = pytest.mark.slow
@@ -36,6 +37,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_SCRIPT = ROOT / "cluster" / "local_cluster.py"
 SERVER_SCRIPT = ROOT / "cluster" / "mlflow_server.sh"
 AUTOAUG = Path(sys.executable).with_name("autoaug")
+HELD_SEARCH = ROOT / "tests" / "held_search.py"
+HELD_SPACE = "version: 1\nname: held\nstructure: rand\nops: [hold]\nnum_ops: [1, 1]\n"
 TINY = ["--backbone", "test_resnet", "--weights", "none", "--train-size", "200", "--seed", "0",
         "--space", "randaugment", "--baselines", "none"]
 SEARCH_TIMEOUT = 420
@@ -59,16 +62,17 @@ class Cluster:
 
 
 def _processes_of(folder: Path) -> list[int]:
-    """Live processes started for the cluster in ``folder``: each inherited its token path from the script."""
+    """Live processes started for the cluster in ``folder``: each inherited its token path from the script, and
+    holds its logs open there (Ray's agents overwrite their environment with their process title)."""
     marker = f"RAY_AUTH_TOKEN_PATH={folder}/auth_token".encode()
-    found = []
+    found = set(processes_using(folder))
     for environ in Path("/proc").glob("[0-9]*/environ"):
         try:
             if marker in environ.read_bytes() and _running(int(environ.parent.name)):
-                found.append(int(environ.parent.name))
+                found.add(int(environ.parent.name))
         except OSError:
             continue
-    return found
+    return sorted(found)
 
 
 def _running(pid: int) -> bool:
@@ -141,10 +145,14 @@ def _wait_for(condition: Callable[[], Any], timeout: float, what: str, process: 
 
 
 def _start_search(cluster: Cluster, uri: str, storage: Path, name: str, *flags: str,
-                  resume: bool = False, address_in_env: bool = False) -> subprocess.Popen:
-    """``autoaug search`` joining the cluster by ``--address``, or by ``RAY_ADDRESS`` as inside a Ray job."""
+                  resume: bool = False, address_in_env: bool = False, held_at: Path | None = None) -> subprocess.Popen:
+    """``autoaug search`` joining the cluster by ``--address``, or by ``RAY_ADDRESS`` as inside a Ray job.
+
+    With ``held_at``, the command is ``tests/held_search.py`` with that gate (for a space of op ``hold``).
+    """
     env = {**cluster.env, "RAY_ADDRESS": cluster.address} if address_in_env else cluster.env
-    command = [str(AUTOAUG), "search", "--tracking-uri", uri, "--storage-path", str(storage)]
+    program = [str(AUTOAUG)] if held_at is None else [sys.executable, str(HELD_SEARCH), str(held_at)]
+    command = [*program, "search", "--tracking-uri", uri, "--storage-path", str(storage)]
     command += [] if address_in_env else ["--address", cluster.address]
     command += ["--resume", name] if resume else [*TINY, "--name", name, *flags]
     log = open(storage.parent / f"{name}.log", "ab")  # noqa: SIM115
@@ -166,6 +174,20 @@ def _runs(uri: str, name: str) -> list[Run]:
         return trial_runs(client, find_search(client, "autoaug", name))
     except ConfigError:
         return []
+
+
+def _kill_between_state_writes(driver: subprocess.Popen, state: Path) -> None:
+    """SIGKILL the driver's process group at a moment it holds no file open in Tune's saved ``state``.
+
+    Ray Tune copies its state there file by file, not atomically; a kill in the middle of a copy would
+    leave a half-written file, which no resume can load.
+    """
+    driver.send_signal(signal.SIGSTOP)
+    while driver.pid in set(processes_using(state)):
+        driver.send_signal(signal.SIGCONT)
+        time.sleep(0.05)
+        driver.send_signal(signal.SIGSTOP)
+    os.killpg(driver.pid, signal.SIGKILL)
 
 
 def _assert_agreement(uri: str, name: str, total: int) -> list[Run]:
@@ -222,29 +244,42 @@ def test_trials_spread_over_worker_nodes_and_appear_live_on_the_server(
     assert nodes == set(cluster.worker_ids().values())  # both workers ran trials; the head (0 CPUs) none
 
 
+def _arrivals(gate: Path) -> dict[str, str]:
+    """The trials held at the gate of ``tests/held_search.py``: trial id -> the node it runs on."""
+    return {path.name.removeprefix("arrived-"): path.read_text() for path in gate.glob("arrived-*")}
+
+
 def test_losing_a_worker_node_mid_search_retries_its_trial_and_loses_nothing(
     cluster: Cluster, tracking_server: str, tmp_path: Path
 ) -> None:
-    victim = cluster.worker_ids()["worker-2"]
-    search = _start_search(cluster, tracking_server, tmp_path / "tune", "lose-node",
-                           "--trials", "2", "--epochs", "4", "--no-early-stopping", "--concurrency", "2",
-                           "--train-size", "800")  # long enough trials to kill a node in the middle of one
-
-    def mid_trial_on_victim() -> list[Run]:
-        return [run for run in _runs(tracking_server, "lose-node")
-                if run.info.status == "RUNNING" and run.data.tags.get(TAG_NODE) == victim]
-
-    hit = _wait_for(mid_trial_on_victim, SEARCH_TIMEOUT, "a trial running on worker-2", search)[0]
+    # Both searched trials hold (op `hold`) until the gate opens: the first keeps one worker's only CPU, so
+    # the second runs on the other one. So a trial is known to run on worker-2 when its node is killed.
+    gate, space = tmp_path / "gate", tmp_path / "held.yaml"
+    gate.mkdir()
+    space.write_text(HELD_SPACE)
+    search = _start_search(cluster, tracking_server, tmp_path / "tune", "lose-node", "--trials", "2",
+                           "--epochs", "2", "--no-early-stopping", "--concurrency", "2", "--confirm-seeds", "0",
+                           "--space", str(space), held_at=gate)
+    workers = cluster.worker_ids()
+    held = _wait_for(lambda: len(set(_arrivals(gate).values())) == 2 and _arrivals(gate), SEARCH_TIMEOUT,
+                     "a held trial on each worker node", search)
+    assert set(held.values()) == set(workers.values())
+    (victim_trial,) = [trial for trial, node in held.items() if node == workers["worker-2"]]
     try:
         cluster.run("kill-worker", "2")
-        _finish(search, tmp_path / "lose-node.log")
-    finally:
         cluster.run("add-worker")  # later tests get two workers again
-    runs = {run.info.run_id: run for run in _assert_agreement(tracking_server, "lose-node", total=3)}
-    retried = runs[hit.info.run_id]
+    finally:
+        (gate / "open").touch()
+    _finish(search, tmp_path / "lose-node.log")
+
+    runs = _assert_agreement(tracking_server, "lose-node", total=3)
+    (retried,) = [run for run in runs if run.data.tags[TAG_TRIAL_ID] == victim_trial]
     assert int(retried.data.tags[TAG_RETRIES]) >= 1
-    assert retried.data.tags[TAG_NODE] != victim  # it finished elsewhere, as the same run
+    assert retried.data.tags[TAG_NODE] != workers["worker-2"]  # it finished elsewhere
     assert retried.data.tags[TAG_OUTCOME] == "completed"
+    earlier = attempts(MlflowClient(tracking_server), retried)  # the attempt on the lost node, kept beneath it
+    assert [run.info.status for run in earlier] == ["FAILED"] * int(retried.data.tags[TAG_RETRIES])
+    assert earlier[0].data.tags[TAG_REASON].endswith("the trial ran again from its first epoch in a new run")
 
 
 def test_a_stopped_or_killed_driver_resumes_with_optuna_and_mlflow_in_agreement(
@@ -274,7 +309,7 @@ def test_a_stopped_or_killed_driver_resumes_with_optuna_and_mlflow_in_agreement(
     # A crash of the resumed driver: nothing is closed or saved on the way out.
     resumed = _start_search(cluster, tracking_server, storage, name, resume=True)
     _wait_for(running_after(finished()), SEARCH_TIMEOUT, "progress after resuming", resumed)
-    os.killpg(resumed.pid, signal.SIGKILL)
+    _kill_between_state_writes(resumed, storage)
     resumed.wait(timeout=60)
     assert any(r.info.status == "RUNNING" for r in _runs(tracking_server, name))
 

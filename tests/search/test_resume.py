@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
+from mlflow.entities import Run
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+from autoaug._process import processes_using
 from autoaug.cli import main
 from autoaug.config import SearchConfig
 from autoaug.errors import ConfigError
@@ -16,6 +23,9 @@ from autoaug.modalities.image import baseline_policies
 from autoaug.records import SearchTracker, disagreements, find_search, prepare_store, trial_runs
 from autoaug.search import recorded_config
 from autoaug.search._resume import restored_trials, tune_storage
+from autoaug.vocabulary import TAG_REASON, TAG_ROLE, TAG_TRIAL_ID
+
+AUTOAUG = str(Path(sys.executable).with_name("autoaug"))
 
 
 def _recorded_search(tracking_uri: str, name: str = "paused") -> SearchTracker:
@@ -109,3 +119,64 @@ def test_disagreements_between_optuna_and_mlflow_are_named(tracking_uri: str) ->
     assert any("Optuna trial 2 (Tune c): left RUNNING" in p for p in problems)
     view[0]["state"] = "PRUNED"
     assert any("PRUNED in Optuna but completed in MLflow" in p for p in disagreements(view, runs))
+
+
+def _steps(client: MlflowClient, run: Run) -> list[int]:
+    return [metric.step for metric in client.get_metric_history(run.info.run_id, "val_accuracy")]
+
+
+def _between_epochs(uri: str, name: str, epochs: int) -> Run | None:
+    """A trial run of search ``name`` that is RUNNING and has logged some but not all of its epochs."""
+    client = MlflowClient(uri)
+    try:
+        runs = trial_runs(client, find_search(client, "autoaug", name))
+        return next((run for run in runs if run.info.status == "RUNNING" and 0 < len(_steps(client, run)) < epochs), None)
+    except Exception:  # no record yet, or the store is locked by the driver
+        return None
+
+
+def _freeze_between_epochs(driver: subprocess.Popen[bytes], uri: str, name: str, epochs: int, state: Path) -> Run:
+    """SIGSTOP the driver (the only writer of the store) once a trial of its is between epochs, and return it.
+
+    Not while it copies Tune's saved state to ``state`` (file by file, not atomically): a half-written file
+    would be no state to resume.
+    """
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and driver.poll() is None:
+        if _between_epochs(uri, name, epochs):
+            driver.send_signal(signal.SIGSTOP)
+            frozen = _between_epochs(uri, name, epochs)  # read again: it may have written since
+            if frozen and driver.pid not in set(processes_using(state)):
+                return frozen
+            driver.send_signal(signal.SIGCONT)
+        time.sleep(0.1)
+    pytest.fail(f"the search (exit code {driver.poll()}) was never seen between two epochs of a trial")
+
+
+@pytest.mark.slow
+def test_a_trial_run_again_after_sigkill_and_resume_keeps_one_history_per_run(tmp_path: Path) -> None:
+    uri, name, epochs = f"sqlite:///{tmp_path}/mlruns/mlflow.db", "killed", 3
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TUNE_GLOBAL_CHECKPOINT_S": "0"}  # Tune saves its state every step
+    flags = ["--backbone", "test_resnet", "--weights", "none", "--image-size", "16", "--train-size", "400",
+             "--epochs", str(epochs), "--trials", "1", "--baselines", "none", "trivial_augment_wide",
+             "--no-early-stopping", "--confirm-seeds", "0", "--name", name, "--tracking-uri", uri]
+    with open(tmp_path / "search.log", "wb") as log:
+        driver = subprocess.Popen([AUTOAUG, "search", *flags], cwd=tmp_path, env=env, stdout=log, stderr=log)
+        frozen = _freeze_between_epochs(driver, uri, name, epochs, tmp_path / "mlruns" / "tune")
+        driver.kill()  # SIGKILL: the run stays RUNNING, Tune's saved state has the trial running
+        driver.wait(timeout=60)
+    resumed = subprocess.run([AUTOAUG, "search", "--resume", name, "--tracking-uri", uri], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+
+    client = MlflowClient(uri)
+    runs = trial_runs(client, find_search(client, "autoaug", name))
+    histories = {run.info.run_name: _steps(client, run) for run in runs}
+    assert histories == {name: list(range(1, epochs + 1)) for name in histories}  # one history each: no step twice
+    (rerun,) = [run for run in runs if run.data.tags[TAG_TRIAL_ID] == frozen.data.tags[TAG_TRIAL_ID]]
+    attempts = client.search_runs([rerun.info.experiment_id],
+                                  f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{rerun.info.run_id}' and tags.`{TAG_ROLE}` = 'attempt'")
+    assert [attempt.info.run_id for attempt in attempts] == [frozen.info.run_id]  # the first attempt, kept beneath it
+    (attempt,) = attempts
+    assert attempt.info.status == "FAILED" and "ran again from its first epoch" in attempt.data.tags[TAG_REASON]
+    assert _steps(client, attempt) == _steps(client, frozen)

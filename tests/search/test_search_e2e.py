@@ -17,7 +17,7 @@ from autoaug import load_policy
 from autoaug.cli import main
 from autoaug.measures import MEASURES
 from autoaug.ops import _registry, register_op
-from autoaug.records import CONFIRMATION_ARTIFACT, find_search, trial_runs
+from autoaug.records import CONFIRMATION_ARTIFACT, attempts, find_search, trial_runs
 from autoaug.vocabulary import (
     TAG_OUTCOME,
     TAG_PICK,
@@ -196,6 +196,11 @@ def test_a_crashing_trial_is_recorded_as_failed_and_the_search_goes_on(
     assert failed.info.status == "FAILED"
     assert failed.data.tags[TAG_OUTCOME] == "failed"
     assert "explode_for_test: this op always fails" in failed.data.tags[TAG_REASON]
+    earlier = attempts(client, failed)  # each retry ran in a fresh run; the earlier ones lie beneath the last
+    assert [run.info.run_name for run in earlier] == ["trial-000-attempt1", "trial-000-attempt2"]
+    for run in earlier:
+        assert run.info.status == "FAILED" and "explode_for_test: this op always fails" in run.data.tags[TAG_REASON]
+        assert run.data.tags[TAG_REASON].endswith("the trial ran again from its first epoch in a new run")
     progress = capsys.readouterr().out
     none_score = runs["baseline-none"].data.metrics["val_accuracy"]
     failed_line = next(line for line in progress.splitlines() if line.startswith("[") and "trial-000" in line)

@@ -57,3 +57,11 @@ def test_tune_still_logs_the_restore_failure_the_resume_watches_for() -> None:
     controller = importlib.import_module(internals.RESTORE_FAILED_LOGGER)
     assert logging.getLogger(internals.RESTORE_FAILED_LOGGER) is controller.logger
     assert f'logger.exception("{internals.RESTORE_FAILED_MESSAGE}")' in inspect.getsource(controller)
+
+
+def test_ray_still_keeps_a_node_on_127_0_0_1_when_clusters_are_off() -> None:
+    constants = importlib.import_module("ray._private.ray_constants")
+    assert constants.ENABLE_RAY_CLUSTERS_ENV_VAR == "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+    assert isinstance(constants.ENABLE_RAY_CLUSTER, bool)
+    services = importlib.import_module("ray._private.services")
+    assert "if not ray_constants.ENABLE_RAY_CLUSTER:" in inspect.getsource(services.get_node_ip_address)
