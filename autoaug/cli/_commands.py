@@ -16,7 +16,7 @@ from autoaug.modalities import get_modality
 from autoaug.ops import list_ops
 from autoaug.policy import PolicyMetadata, describe, read_policy, save_policy
 from autoaug.records import find_search, load_trial_rows, read_trial_policy, save_search_plots, serve_ui, store_client
-from autoaug.results import TrialRow, candidates, choose, format_table
+from autoaug.results import TrialRow, candidates, choose, format_table, rows_to_csv, rows_to_json
 from autoaug.search import prepare_search, recorded_config, run_search
 from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
 
@@ -51,12 +51,17 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def trials(args: argparse.Namespace) -> int:
-    """Print the ranked trials of a search."""
+    """Print the ranked trials of a search as a table, JSON or CSV."""
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
     rows = load_trial_rows(client, parent)
-    print(f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials")
-    print(format_table(rows, None if args.all else 20))
+    if args.format == "json":
+        print(rows_to_json(rows))
+    elif args.format == "csv":
+        print(rows_to_csv(rows), end="")
+    else:
+        print(f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials")
+        print(format_table(rows, None if args.all else 20))
     return 0
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic.fields import FieldInfo
 
+from autoaug import __version__
 from autoaug.cli._args import DEFAULT_REPEATS
 from autoaug.config import FINE_TUNE_GROUPS, GROUPS, TASK_DEFAULTS, DataConfig, SearchConfig, StoreConfig, check_name
 from autoaug.results import PICKS
@@ -19,6 +20,7 @@ DEFAULT_TRACKING_URI = StoreConfig.model_fields["tracking_uri"].default
 DEFAULT_EXPERIMENT = StoreConfig.model_fields["experiment"].default
 COMMAND_GROUPS = {"search": tuple(GROUPS), "evaluate": (*FINE_TUNE_GROUPS, "store")}
 """The configuration groups each command takes: ``evaluate`` what shapes a fine-tune and where it is recorded."""
+TRIAL_FORMATS = ("table", "json", "csv")
 
 
 def search_name(value: str) -> str:
@@ -67,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="autoaug", description="Search augmentation policies for fine-tuning pre-trained backbones."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     search = commands.add_parser(
@@ -84,7 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     trials = commands.add_parser("trials", help="ranked table of a search's trials")
     _add_search_name(trials)
-    trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20")
+    trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20 (json and csv "
+                        "always hold every trial)")
+    trials.add_argument("--format", choices=TRIAL_FORMATS, default="table", help="table for reading; json or csv "
+                        "(every metric of every trial, nothing else on stdout) for scripts (default: %(default)s)")
     _add_store_flags(trials)
 
     export = commands.add_parser(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import importlib.metadata
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -169,3 +173,46 @@ def test_export_to_a_path_below_a_file_is_a_clear_error(
     _one_trial_search(tracking_uri)
     error = _error_of(capsys, ["export", "-o", str(tmp_path / "a_file" / "x.json"), "--tracking-uri", tracking_uri])
     assert f"cannot write {tmp_path / 'a_file' / 'x.json'}" in error
+
+
+def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"autoaug {importlib.metadata.version('autoaug')}\n"
+
+
+def _two_trial_search(tracking_uri: str) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "s")
+    tracker.start_search({"trials": 2}, "version: 1\n")
+    for key, accuracy in (("t0", 0.5), ("t1", 0.75)):
+        tracker.start_trial(key, f"trial-{key}", baseline_policies()["none"], {}, None)
+        tracker.log_metrics(key, {"val_accuracy": accuracy, "affinity": 0.25}, step=1)
+        tracker.end_trial(key, "completed")
+
+
+def test_trials_as_json_and_csv_hold_every_trial_and_nothing_else(
+    tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_trial_search(tracking_uri)
+    assert main(["trials", "--format", "json", "--tracking-uri", tracking_uri]) == 0
+    trials = json.loads(capsys.readouterr().out)
+    assert [(t["rank"], t["trial"], t["outcome"], t["metrics"]["val_accuracy"]) for t in trials] == [
+        (1, "trial-t1", "completed", 0.75), (2, "trial-t0", "completed", 0.5)]
+    assert all(t["metrics"]["affinity"] == 0.25 and len(t["run_id"]) == 32 for t in trials)
+    assert main(["trials", "--format", "csv", "--tracking-uri", tracking_uri]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(row["rank"], row["trial"], row["val_accuracy"]) for row in table] == [("1", "trial-t1", "0.75"),
+                                                                                 ("2", "trial-t0", "0.5")]
+    assert [row["run_id"] for row in table] == [t["run_id"] for t in trials]
+    assert main(["trials", "--tracking-uri", tracking_uri]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "search 's' (running), 2 trials"
+    assert lines[3].split()[:3] == ["1", "trial-t1", "completed"]
+
+
+def test_trials_format_is_one_of_three(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["trials", "--format", "yaml"])
+    assert done.value.code == 2
+    assert "choose from 'table', 'json', 'csv'" in capsys.readouterr().err
