@@ -9,13 +9,20 @@ from typing import Any
 
 from autoaug.cli._args import config_overrides, evaluation_seeds
 from autoaug.cli._report import final_report
-from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, load_config
+from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri, load_config
 from autoaug.errors import ConfigError
 from autoaug.evaluate import prepare_evaluation, run_evaluation
 from autoaug.modalities import get_modality
 from autoaug.ops import list_ops
 from autoaug.policy import PolicyMetadata, describe, read_policy, save_policy
-from autoaug.records import find_search, load_trial_rows, read_trial_policy, save_search_plots, serve_ui, store_client
+from autoaug.records import (
+    existing_store_client,
+    find_search,
+    load_trial_rows,
+    read_trial_policy,
+    save_search_plots,
+    serve_ui,
+)
 from autoaug.results import TrialRow, candidates, choose, format_table, rows_to_csv, rows_to_json
 from autoaug.search import prepare_search, recorded_config, run_search
 from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
@@ -46,8 +53,8 @@ def _location_flags(config: SearchConfig) -> str:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    """A client of the store ``--tracking-uri`` names."""
-    return store_client(args.tracking_uri)
+    """A client of the existing store ``--tracking-uri`` (else ``$MLFLOW_TRACKING_URI``) names; creates none."""
+    return existing_store_client(args.tracking_uri or default_tracking_uri())
 
 
 def trials(args: argparse.Namespace) -> int:
@@ -146,7 +153,7 @@ def evaluate(args: argparse.Namespace) -> int:
 def ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
     print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
-    return serve_ui(args.tracking_uri, args.host, args.port)
+    return serve_ui(args.tracking_uri or default_tracking_uri(), args.host, args.port)
 
 
 def ops(args: argparse.Namespace) -> int:

@@ -16,8 +16,8 @@ from autoaug.cli._args import DEFAULT_REPEATS
 from autoaug.config import FINE_TUNE_GROUPS, GROUPS, TASK_DEFAULTS, DataConfig, SearchConfig, StoreConfig, check_name
 from autoaug.results import PICKS
 
-DEFAULT_TRACKING_URI = StoreConfig.model_fields["tracking_uri"].default
 DEFAULT_EXPERIMENT = StoreConfig.model_fields["experiment"].default
+_TRACKING_URI_HELP = StoreConfig.model_fields["tracking_uri"].description
 COMMAND_GROUPS = {"search": tuple(GROUPS), "evaluate": (*FINE_TUNE_GROUPS, "store")}
 """The configuration groups each command takes: ``evaluate`` what shapes a fine-tune and where it is recorded."""
 TRIAL_FORMATS = ("table", "json", "csv")
@@ -42,7 +42,8 @@ def _add_setting_flag(parser: argparse.ArgumentParser, name: str, field: FieldIn
     """The flag of one setting, typed from its annotation."""
     flag = "--" + name.replace("_", "-")
     default = "the task's" if name in TASK_DEFAULTS else field.default
-    help_text = f"{field.description} (default: {default})"
+    # A default read when the config is built (from the environment) is spelled out by its description.
+    help_text = field.description if field.default_factory else f"{field.description} (default: {default})"
     args = typing.get_args(field.annotation)
     if field.annotation is bool:
         parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -55,7 +56,7 @@ def _add_setting_flag(parser: argparse.ArgumentParser, name: str, field: FieldIn
 
 
 def _add_store_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="MLflow tracking URI (default: %(default)s)")
+    parser.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
     parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="MLflow experiment (default: %(default)s)")
 
 
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "
                     "the records to the network)")
     ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
-    ui.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="default: %(default)s")
+    ui.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
 
     ops = commands.add_parser("ops", help="list augmentation ops and their magnitude ranges")
     ops.add_argument("pattern", nargs="?", default="*", help="glob over op names (default: all)")

@@ -40,6 +40,7 @@ from autoaug.records._search import (
 )
 from autoaug.records._store import (
     check_store,
+    existing_store_client,
     filter_value,
     local_store_dir,
     open_experiment,
@@ -69,6 +70,7 @@ __all__ = [
     "SearchTracker",
     "check_store",
     "disagreements",
+    "existing_store_client",
     "filter_value",
     "find_policy_source",
     "find_search",

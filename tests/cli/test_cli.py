@@ -216,3 +216,44 @@ def test_trials_format_is_one_of_three(capsys: pytest.CaptureFixture[str]) -> No
         main(["trials", "--format", "yaml"])
     assert done.value.code == 2
     assert "choose from 'table', 'json', 'csv'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["trials", "export", "plots"])
+def test_read_only_commands_create_no_store(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    error = _error_of(capsys, [command])
+    database = tmp_path.resolve() / "mlruns" / "mlflow.db"
+    assert f"no MLflow store at sqlite:///mlruns/mlflow.db ({database} does not exist)" in error
+    assert "autoaug search" in error
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/elsewhere/x.db")
+    assert f"no MLflow store at sqlite:///{tmp_path}/elsewhere/x.db" in _error_of(capsys, [command])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mlflow_tracking_uri_names_the_store_when_no_flag_does(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_trial_search(tracking_uri)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    assert main(["trials", "--format", "csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert main(["trials", "--tracking-uri", "sqlite:///missing.db"]) == 2
+    assert "no MLflow store at sqlite:///missing.db" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_store_mlflow_cannot_open_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    error = _error_of(capsys, ["trials", "--tracking-uri", str(tmp_path / "mlruns")])
+    assert f"cannot read the MLflow store at {tmp_path / 'mlruns'} (MlflowException: " in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_search_help_names_the_environment_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--help"])
+    assert "$MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db" in " ".join(capsys.readouterr().out.split())
