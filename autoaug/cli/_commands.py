@@ -1,4 +1,4 @@
-"""What each ``autoaug`` subcommand does once its arguments are parsed."""
+"""What each ``autoaug`` subcommand but ``ops`` (in ``_ops``) does once its arguments are parsed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_t
 from autoaug.errors import ConfigError
 from autoaug.evaluate import prepare_evaluation, run_evaluation
 from autoaug.modalities import get_modality
-from autoaug.ops import list_ops
 from autoaug.policy import PolicyMetadata, describe, read_policy, save_policy
 from autoaug.records import (
     existing_store_client,
@@ -154,18 +153,6 @@ def ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
     print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
     return serve_ui(args.tracking_uri or default_tracking_uri(), args.host, args.port)
-
-
-def ops(args: argparse.Namespace) -> int:
-    """List the registered ops of a modality with their real magnitude ranges."""
-    found = list_ops(args.pattern, args.modality)
-    if not found:
-        raise ConfigError(f"no {args.modality} op matches {args.pattern!r}")
-    print(f"{'op':<22} {'magnitude 0 -> 1':<22} {'signed':<7} description")
-    for op in found:
-        span = f"{op.low:g} -> {op.high:g}" if op.uses_magnitude else "(none)"
-        print(f"{op.name:<22} {span:<22} {'yes' if op.signed else '':<7} {op.description}")
-    return 0
 
 
 def preview(args: argparse.Namespace) -> int:

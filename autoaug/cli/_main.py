@@ -18,10 +18,12 @@ _SIGTERM_AS_CTRL_C = ("search", "evaluate")
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Imported here so that `--help` and argument errors answer without loading torch and Ray.
-    from autoaug.cli import _commands
-
-    handler: Callable[[argparse.Namespace], int] = getattr(_commands, args.command)
+    # Imported here so that `--help`, argument errors and `autoaug ops` answer without loading torch and Ray.
+    if args.command == "ops":
+        from autoaug.cli import _ops as commands
+    else:
+        from autoaug.cli import _commands as commands
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, args.command)
     return handler(args)
 
 

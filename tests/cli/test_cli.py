@@ -17,6 +17,7 @@ from PIL import Image
 from autoaug.cli import build_parser, config_overrides, main
 from autoaug.cli._report import final_report
 from autoaug.modalities.image import baseline_policies
+from autoaug.ops import list_ops
 from autoaug.policy import read_policy
 from autoaug.records import SearchTracker
 from autoaug.results import TrialRow
@@ -257,3 +258,16 @@ def test_search_help_names_the_environment_variable(capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit):
         build_parser().parse_args(["search", "--help"])
     assert "$MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db" in " ".join(capsys.readouterr().out.split())
+
+
+def test_ops_lists_every_op_without_loading_torch() -> None:
+    code = ("import sys; from autoaug.cli import main; code = main(['ops']); "
+            "print(code, sorted({'torch', 'torchvision', 'ray', 'mlflow', 'scipy'} & set(sys.modules)))")
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[-1] == "0 []"
+    listed = {line.split()[0]: line for line in lines[1:-1]}
+    ops = list_ops()
+    assert len(ops) > 20 and sorted(listed) == [op.name for op in ops]
+    for op in ops:
+        span = f"{op.low:g} -> {op.high:g}" if op.uses_magnitude else "(none)"
+        assert listed[op.name].split(maxsplit=1)[1].startswith(span), op.name
