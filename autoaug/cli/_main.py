@@ -13,8 +13,9 @@ from types import FrameType
 from autoaug.cli._parser import build_parser
 from autoaug.errors import AutoaugError
 
-# Commands that close their MLflow runs when interrupted; for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
-_SIGTERM_AS_CTRL_C = ("search", "evaluate")
+# Commands that clean up when interrupted (search and evaluate close their MLflow runs, ui stops its server);
+# for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
+_SIGTERM_AS_CTRL_C = ("search", "evaluate", "ui")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -39,8 +40,8 @@ def _ctrl_c(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``autoaug`` console script.
 
-    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search`` and
-    ``evaluate``, by SIGTERM (their MLflow runs are closed first).
+    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search``, ``evaluate``
+    and ``ui``, by SIGTERM (their MLflow runs are closed, or the UI's server stopped, first).
     """
     args = build_parser().parse_args(argv)
     if args.command in _SIGTERM_AS_CTRL_C:
