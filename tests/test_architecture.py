@@ -24,6 +24,7 @@ LAYERS = (
     ("autoaug.records",),
     ("autoaug.evaluate",),
     ("autoaug.search",),
+    ("autoaug.api",),
     ("autoaug.cli",),
 )
 # Third-party libraries that only one part of the package may import.

@@ -18,9 +18,9 @@ from autoaug.records._evaluation import (
     metric_key,
 )
 from autoaug.records._plots import PLOTS_DIR, log_search_plots, save_search_plots
+from autoaug.records._policy_uri import POLICY_ARTIFACT, POLICY_URI_FORMS, read_policy_uri, read_run_policy
 from autoaug.records._read import (
     CONFIG_ARTIFACT,
-    POLICY_ARTIFACT,
     SAMPLES_ARTIFACT,
     find_search,
     load_trial_rows,
@@ -61,6 +61,7 @@ __all__ = [
     "OPTUNA_ARTIFACT",
     "PLOTS_DIR",
     "POLICY_ARTIFACT",
+    "POLICY_URI_FORMS",
     "SAMPLES_ARTIFACT",
     "TRIALS_ARTIFACT",
     "EvaluationTracker",
@@ -80,7 +81,9 @@ __all__ = [
     "metric_key",
     "open_experiment",
     "prepare_store",
+    "read_policy_uri",
     "read_recorded_config",
+    "read_run_policy",
     "read_trial_policy",
     "resume_search",
     "samples_grid",

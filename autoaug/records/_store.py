@@ -96,11 +96,11 @@ def existing_store_client(tracking_uri: str) -> MlflowClient:
         client = MlflowClient(tracking_uri if db_path is None else _SQLITE + str(db_path))
         client.search_experiments(max_results=1)
     except (MlflowException, SQLAlchemyError) as exc:
-        raise ConfigError(f"cannot read the MLflow store at {tracking_uri} ({_cause(exc)})") from None
+        raise ConfigError(f"cannot read the MLflow store at {tracking_uri} ({cause(exc)})") from None
     return client
 
 
-def _cause(exc: Exception) -> str:
+def cause(exc: Exception) -> str:
     """An exception as one line: its type and its message, cut to 600 characters."""
     return f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}"
 
@@ -115,7 +115,7 @@ _CHECK_ENVIRONMENT = {
 
 
 @contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the block, then put back what was there."""
     before = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -136,13 +136,13 @@ def check_store(tracking_uri: str, experiment: str) -> None:
         ConfigError: The store cannot be reached, created or written; naming the URI and the cause.
     """
     try:
-        with _environment(_CHECK_ENVIRONMENT):
+        with environment(_CHECK_ENVIRONMENT):
             client = store_client(tracking_uri)
             experiment_id = open_experiment(client, experiment, create=True)
             client.set_experiment_tag(experiment_id, TAG_CHECKED, dt.datetime.now(dt.timezone.utc).isoformat())
     except (MlflowException, OSError, SQLAlchemyError) as exc:
         raise ConfigError(
-            f"tracking store {tracking_uri} cannot be used ({_cause(exc)}); check --tracking-uri: "
+            f"tracking store {tracking_uri} cannot be used ({cause(exc)}); check --tracking-uri: "
             "a tracking server must be running and reachable, a sqlite:/// store needs a folder it can create "
             "and write"
         ) from None
