@@ -219,6 +219,10 @@ class StoreConfig(Settings):
         f"{LOCAL_TRACKING_URI})",
     )
     experiment: str = Field("autoaug", description="MLflow experiment name")
+    study_storage: str | None = Field(
+        None, description="Optuna storage URL of the search's study, named after the search (default: optuna.db "
+        "beside a local sqlite store; in memory with a tracking server)"
+    )
 
 
 GROUPS: dict[str, type[Settings]] = {
