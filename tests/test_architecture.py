@@ -31,6 +31,7 @@ LAYERS = (
 OWNERS = {
     "ray": ("autoaug.search",),
     "optuna": ("autoaug.search",),
+    "optuna_dashboard": ("autoaug.search",),
     "mlflow": ("autoaug.records",),
     "torch": ("autoaug.ops", "autoaug.modalities", "autoaug.metrics", "autoaug.measures"),
     "torchvision": ("autoaug.ops", "autoaug.modalities"),

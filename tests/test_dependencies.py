@@ -14,7 +14,7 @@ from packaging.version import Version
 
 from test_readme import ROOT, setup_commands
 
-CORE = ("torch", "torchvision", "timm", "optuna", "ray", "mlflow")
+CORE = ("torch", "torchvision", "timm", "optuna", "ray", "mlflow", "optuna-dashboard")
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 REQUIREMENTS = {
     canonicalize_name(requirement.name): requirement

@@ -23,7 +23,14 @@ from autoaug.records import (
     serve_ui,
 )
 from autoaug.results import TrialRow, candidates, choose, format_table, rows_to_csv, rows_to_json
-from autoaug.search import prepare_search, recorded_config, run_search
+from autoaug.search import (
+    prepare_search,
+    recorded_config,
+    run_search,
+    serve_dashboard,
+    stored_studies,
+    study_storage_url,
+)
 from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
 
 
@@ -153,6 +160,15 @@ def ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
     print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
     return serve_ui(args.tracking_uri or default_tracking_uri(), args.host, args.port)
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    """Serve optuna-dashboard on the searches' stored Optuna studies (bound to 127.0.0.1 unless told otherwise)."""
+    url = study_storage_url(args.study_storage, args.tracking_uri or default_tracking_uri())
+    storage = stored_studies(url)
+    print(f"optuna-dashboard at http://{args.host}:{args.port} on {url} (Ctrl-C to stop)", flush=True)
+    serve_dashboard(storage, args.host, args.port)
+    return 0
 
 
 def preview(args: argparse.Namespace) -> int:

@@ -13,9 +13,9 @@ from types import FrameType
 from autoaug.cli._parser import build_parser
 from autoaug.errors import AutoaugError
 
-# Commands that clean up when interrupted (search and evaluate close their MLflow runs, ui stops its server);
-# for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
-_SIGTERM_AS_CTRL_C = ("search", "evaluate", "ui")
+# Commands that clean up when interrupted (search and evaluate close their MLflow runs, ui and dashboard stop
+# their servers); for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
+_SIGTERM_AS_CTRL_C = ("search", "evaluate", "ui", "dashboard")
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -135,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
     ui.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
 
+    dashboard = commands.add_parser("dashboard", help="open optuna-dashboard on the searches' Optuna studies")
+    dashboard.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else "
+                           "exposes the studies to the network)")
+    dashboard.add_argument("--port", type=int, default=8080, help="default: %(default)s")
+    dashboard.add_argument("--tracking-uri", help=_TRACKING_URI_HELP + "; the studies are beside a local store")
+    dashboard.add_argument("--study-storage", help=StoreConfig.model_fields["study_storage"].description)
+
     ops = commands.add_parser("ops", help="list augmentation ops and their magnitude ranges")
     ops.add_argument("pattern", nargs="?", default="*", help="glob over op names (default: all)")
     ops.add_argument("--modality", default=DataConfig.model_fields["modality"].default,

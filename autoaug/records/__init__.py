@@ -40,6 +40,7 @@ from autoaug.records._search import (
 )
 from autoaug.records._store import (
     check_store,
+    database_file,
     existing_store_client,
     filter_value,
     local_store_dir,
@@ -70,6 +71,7 @@ __all__ = [
     "SavedTrial",
     "SearchTracker",
     "check_store",
+    "database_file",
     "disagreements",
     "existing_store_client",
     "filter_value",

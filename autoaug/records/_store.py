@@ -24,7 +24,7 @@ _MAX_PARAM_LENGTH = 500
 _SQLITE = "sqlite:///"
 
 
-def _database_file(tracking_uri: str) -> Path | None:
+def database_file(tracking_uri: str) -> Path | None:
     """The absolute path of a local sqlite store's database file; None for any other store."""
     if not tracking_uri.startswith(_SQLITE):
         return None
@@ -36,7 +36,7 @@ def prepare_store(tracking_uri: str) -> str:
 
     An absolute path keeps the store the same whichever directory a later command runs from.
     """
-    db_path = _database_file(tracking_uri)
+    db_path = database_file(tracking_uri)
     if db_path is None:
         return tracking_uri
     db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +86,7 @@ def existing_store_client(tracking_uri: str) -> MlflowClient:
         ConfigError: A local sqlite store's database file does not exist, or MLflow cannot open the store;
             naming the URI.
     """
-    db_path = _database_file(tracking_uri)
+    db_path = database_file(tracking_uri)
     if db_path is not None and not db_path.is_file():
         raise ConfigError(
             f"no MLflow store at {tracking_uri} ({db_path} does not exist): run `autoaug search` first, or point "

@@ -95,7 +95,8 @@ def start_or_resume(
     shipped_ops = user_ops(prepared.modality)
     tracker = SearchTracker(config.store.tracking_uri, config.store.experiment, config.search_name())
     storage = tune_storage(config, tracker.tracking_uri)
-    study_storage = open_study_storage(study_storage_url(config, tracker.tracking_uri), config.search_name(), resume)
+    study_url = study_storage_url(config.store.study_storage, tracker.tracking_uri)
+    study_storage = open_study_storage(study_url, config.search_name(), resume)
     resumed = []
     if resume:
         resumed = _resumed_trials(tracker, config, storage, echo)

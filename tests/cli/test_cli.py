@@ -38,7 +38,7 @@ def _error_of(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     return capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["search", "trials", "export", "plots", "evaluate", "ui", "ops", "preview"])
+@pytest.mark.parametrize("command", ["search", "trials", "export", "plots", "evaluate", "ui", "dashboard", "ops", "preview"])
 def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([command, "--help"])

@@ -14,9 +14,9 @@ from autoaug.search._study import open_study_storage, study_storage_url
 
 def test_the_study_is_stored_beside_a_local_store_or_where_told(tmp_path: Path) -> None:
     local = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
-    assert study_storage_url(SearchConfig(), local) == f"sqlite:///{tmp_path}/mlruns/optuna.db"
-    assert study_storage_url(SearchConfig(), "http://127.0.0.1:5000") is None
-    given = SearchConfig(study_storage="postgresql://db/optuna")
+    assert study_storage_url(None, local) == f"sqlite:///{tmp_path}/mlruns/optuna.db"
+    assert study_storage_url(None, "http://127.0.0.1:5000") is None
+    given = SearchConfig(study_storage="postgresql://db/optuna").store.study_storage
     assert study_storage_url(given, local) == study_storage_url(given, "http://127.0.0.1:5000") == "postgresql://db/optuna"
 
 
