@@ -1,10 +1,12 @@
-"""Set-up shared by the tests and the package's docstring examples: offline, single-threaded torch."""
+"""Set-up shared by the tests and the package's docstring examples: offline, single-threaded torch, and no
+tracking store taken from the environment (tests never write to the user's MLflow)."""
 
 from __future__ import annotations
 
 import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.pop("MLFLOW_TRACKING_URI", None)
 
 import torch  # noqa: E402
 

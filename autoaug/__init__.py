@@ -1,8 +1,8 @@
 """autoaug: automated augmentation-policy search for fine-tuning pre-trained backbones.
 
-The layers, from the top: ``cli``, ``search`` (Ray and Optuna), ``evaluate``, ``records`` (MLflow),
-``modalities`` (the only tensor code the search runs, behind one interface), ``results``, ``config``,
-``policy`` and ``ops``; see ARCHITECTURE.md.
+The layers, from the top: ``cli``, ``api`` (the Python API), ``search`` (Ray and Optuna), ``evaluate``,
+``records`` (MLflow), ``modalities`` (the only tensor code the search runs, behind one interface), ``results``,
+``config``, ``policy`` and ``ops``; see ARCHITECTURE.md.
 
 Example:
     >>> from autoaug import load_policy
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 # Public names and the module that defines each; imported on first use so that the command line
 # answers `--help` without loading torch.
 _EXPORTS = {
-    "load_policy": "autoaug.modalities",
+    "load_policy": "autoaug.api",
     "get_modality": "autoaug.modalities",
     "list_modalities": "autoaug.modalities",
     "register_modality": "autoaug.modalities",

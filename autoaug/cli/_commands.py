@@ -1,4 +1,4 @@
-"""What each ``autoaug`` subcommand does once its arguments are parsed."""
+"""What each ``autoaug`` subcommand but ``ops`` (in ``_ops``) does once its arguments are parsed."""
 
 from __future__ import annotations
 
@@ -9,15 +9,28 @@ from typing import Any
 
 from autoaug.cli._args import config_overrides, evaluation_seeds
 from autoaug.cli._report import final_report
-from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, load_config
+from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri, load_config
 from autoaug.errors import ConfigError
 from autoaug.evaluate import prepare_evaluation, run_evaluation
 from autoaug.modalities import get_modality
-from autoaug.ops import list_ops
 from autoaug.policy import PolicyMetadata, describe, read_policy, save_policy
-from autoaug.records import find_search, load_trial_rows, read_trial_policy, save_search_plots, serve_ui, store_client
-from autoaug.results import TrialRow, candidates, choose, format_table
-from autoaug.search import prepare_search, recorded_config, run_search
+from autoaug.records import (
+    existing_store_client,
+    find_search,
+    load_trial_rows,
+    read_trial_policy,
+    save_search_plots,
+    serve_ui,
+)
+from autoaug.results import TrialRow, candidates, choose, format_table, rows_to_csv, rows_to_json
+from autoaug.search import (
+    prepare_search,
+    recorded_config,
+    run_search,
+    serve_dashboard,
+    stored_studies,
+    study_storage_url,
+)
 from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
 
 
@@ -46,17 +59,22 @@ def _location_flags(config: SearchConfig) -> str:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    """A client of the store ``--tracking-uri`` names."""
-    return store_client(args.tracking_uri)
+    """A client of the existing store ``--tracking-uri`` (else ``$MLFLOW_TRACKING_URI``) names; creates none."""
+    return existing_store_client(args.tracking_uri or default_tracking_uri())
 
 
 def trials(args: argparse.Namespace) -> int:
-    """Print the ranked trials of a search."""
+    """Print the ranked trials of a search as a table, JSON or CSV."""
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
     rows = load_trial_rows(client, parent)
-    print(f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials")
-    print(format_table(rows, None if args.all else 20))
+    if args.format == "json":
+        print(rows_to_json(rows))
+    elif args.format == "csv":
+        print(rows_to_csv(rows), end="")
+    else:
+        print(f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials")
+        print(format_table(rows, None if args.all else 20))
     return 0
 
 
@@ -141,18 +159,15 @@ def evaluate(args: argparse.Namespace) -> int:
 def ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
     print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
-    return serve_ui(args.tracking_uri, args.host, args.port)
+    return serve_ui(args.tracking_uri or default_tracking_uri(), args.host, args.port)
 
 
-def ops(args: argparse.Namespace) -> int:
-    """List the registered ops of a modality with their real magnitude ranges."""
-    found = list_ops(args.pattern, args.modality)
-    if not found:
-        raise ConfigError(f"no {args.modality} op matches {args.pattern!r}")
-    print(f"{'op':<22} {'magnitude 0 -> 1':<22} {'signed':<7} description")
-    for op in found:
-        span = f"{op.low:g} -> {op.high:g}" if op.uses_magnitude else "(none)"
-        print(f"{op.name:<22} {span:<22} {'yes' if op.signed else '':<7} {op.description}")
+def dashboard(args: argparse.Namespace) -> int:
+    """Serve optuna-dashboard on the searches' stored Optuna studies (bound to 127.0.0.1 unless told otherwise)."""
+    url = study_storage_url(args.study_storage, args.tracking_uri or default_tracking_uri())
+    storage = stored_studies(url)
+    print(f"optuna-dashboard at http://{args.host}:{args.port} on {url} (Ctrl-C to stop)", flush=True)
+    serve_dashboard(storage, args.host, args.port)
     return 0
 
 

@@ -13,15 +13,18 @@ from types import FrameType
 from autoaug.cli._parser import build_parser
 from autoaug.errors import AutoaugError
 
-# Commands that close their MLflow runs when interrupted; for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
-_SIGTERM_AS_CTRL_C = ("search", "evaluate")
+# Commands that clean up when interrupted (search and evaluate close their MLflow runs, ui and dashboard stop
+# their servers); for them SIGTERM (a scheduler's stop, `kill`) is Ctrl-C.
+_SIGTERM_AS_CTRL_C = ("search", "evaluate", "ui", "dashboard")
 
 
 def _run(args: argparse.Namespace) -> int:
-    # Imported here so that `--help` and argument errors answer without loading torch and Ray.
-    from autoaug.cli import _commands
-
-    handler: Callable[[argparse.Namespace], int] = getattr(_commands, args.command)
+    # Imported here so that `--help`, argument errors and `autoaug ops` answer without loading torch and Ray.
+    if args.command == "ops":
+        from autoaug.cli import _ops as commands
+    else:
+        from autoaug.cli import _commands as commands
+    handler: Callable[[argparse.Namespace], int] = getattr(commands, args.command)
     return handler(args)
 
 
@@ -37,8 +40,8 @@ def _ctrl_c(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``autoaug`` console script.
 
-    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search`` and
-    ``evaluate``, by SIGTERM (their MLflow runs are closed first).
+    Returns 0 on success, 2 for bad input, 130 when interrupted by Ctrl-C or, for ``search``, ``evaluate``
+    and ``ui``, by SIGTERM (their MLflow runs are closed, or the UI's server stopped, first).
     """
     args = build_parser().parse_args(argv)
     if args.command in _SIGTERM_AS_CTRL_C:

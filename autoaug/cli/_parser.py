@@ -11,14 +11,16 @@ from pathlib import Path
 
 from pydantic.fields import FieldInfo
 
+from autoaug import __version__
 from autoaug.cli._args import DEFAULT_REPEATS
 from autoaug.config import FINE_TUNE_GROUPS, GROUPS, TASK_DEFAULTS, DataConfig, SearchConfig, StoreConfig, check_name
 from autoaug.results import PICKS
 
-DEFAULT_TRACKING_URI = StoreConfig.model_fields["tracking_uri"].default
 DEFAULT_EXPERIMENT = StoreConfig.model_fields["experiment"].default
+_TRACKING_URI_HELP = StoreConfig.model_fields["tracking_uri"].description
 COMMAND_GROUPS = {"search": tuple(GROUPS), "evaluate": (*FINE_TUNE_GROUPS, "store")}
 """The configuration groups each command takes: ``evaluate`` what shapes a fine-tune and where it is recorded."""
+TRIAL_FORMATS = ("table", "json", "csv")
 
 
 def search_name(value: str) -> str:
@@ -40,7 +42,8 @@ def _add_setting_flag(parser: argparse.ArgumentParser, name: str, field: FieldIn
     """The flag of one setting, typed from its annotation."""
     flag = "--" + name.replace("_", "-")
     default = "the task's" if name in TASK_DEFAULTS else field.default
-    help_text = f"{field.description} (default: {default})"
+    # A default read when the config is built (from the environment) is spelled out by its description.
+    help_text = field.description if field.default_factory else f"{field.description} (default: {default})"
     args = typing.get_args(field.annotation)
     if field.annotation is bool:
         parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -53,7 +56,7 @@ def _add_setting_flag(parser: argparse.ArgumentParser, name: str, field: FieldIn
 
 
 def _add_store_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="MLflow tracking URI (default: %(default)s)")
+    parser.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
     parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="MLflow experiment (default: %(default)s)")
 
 
@@ -67,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="autoaug", description="Search augmentation policies for fine-tuning pre-trained backbones."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show debug logging")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     search = commands.add_parser(
@@ -84,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     trials = commands.add_parser("trials", help="ranked table of a search's trials")
     _add_search_name(trials)
-    trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20")
+    trials.add_argument("--all", action="store_true", help="show every trial, not only the top 20 (json and csv "
+                        "always hold every trial)")
+    trials.add_argument("--format", choices=TRIAL_FORMATS, default="table", help="table for reading; json or csv "
+                        "(every metric of every trial, nothing else on stdout) for scripts (default: %(default)s)")
     _add_store_flags(trials)
 
     export = commands.add_parser(
@@ -126,7 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "
                     "the records to the network)")
     ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
-    ui.add_argument("--tracking-uri", default=DEFAULT_TRACKING_URI, help="default: %(default)s")
+    ui.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
+
+    dashboard = commands.add_parser("dashboard", help="open optuna-dashboard on the searches' Optuna studies")
+    dashboard.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else "
+                           "exposes the studies to the network)")
+    dashboard.add_argument("--port", type=int, default=8080, help="default: %(default)s")
+    dashboard.add_argument("--tracking-uri", help=_TRACKING_URI_HELP + "; the studies are beside a local store")
+    dashboard.add_argument("--study-storage", help=StoreConfig.model_fields["study_storage"].description)
 
     ops = commands.add_parser("ops", help="list augmentation ops and their magnitude ranges")
     ops.add_argument("pattern", nargs="?", default="*", help="glob over op names (default: all)")

@@ -8,6 +8,7 @@ the groups it accepts (``autoaug evaluate`` takes what shapes a fine-tune, not w
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import typing
 from pathlib import Path
@@ -32,6 +33,14 @@ _FOLDERS_DEFAULTS = {"epochs": 2, "train_size": 2000}
 # Search names become MLflow tags, filter values and folder names (Tune's state): no path tricks, no quotes.
 NAME_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}"
 NAME_RULE = "1 to 100 letters, digits, '_', '-' and '.', the first not '.' or '-'"
+LOCAL_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+"""The store used when neither a flag, a config file nor ``$MLFLOW_TRACKING_URI`` names one."""
+TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI`` when it is set and not empty, else :data:`LOCAL_TRACKING_URI`."""
+    return os.environ.get(TRACKING_URI_VARIABLE) or LOCAL_TRACKING_URI
 
 
 def check_name(value: str) -> str:
@@ -204,8 +213,16 @@ class ClusterConfig(Settings):
 class StoreConfig(Settings):
     """Where the records go; a resumed search may change these."""
 
-    tracking_uri: str = Field("sqlite:///mlruns/mlflow.db", description="MLflow tracking URI (a server URL on a cluster)")
+    tracking_uri: str = Field(
+        default_factory=default_tracking_uri,
+        description=f"MLflow tracking URI, a server URL on a cluster (default: ${TRACKING_URI_VARIABLE}, else "
+        f"{LOCAL_TRACKING_URI})",
+    )
     experiment: str = Field("autoaug", description="MLflow experiment name")
+    study_storage: str | None = Field(
+        None, description="Optuna storage URL of the search's study, named after the search (default: optuna.db "
+        "beside a local sqlite store; in memory with a tracking server)"
+    )
 
 
 GROUPS: dict[str, type[Settings]] = {
@@ -265,7 +282,7 @@ class SearchConfig(Settings):
     training: TrainingConfig = TrainingConfig()
     search: SearchSettings = SearchSettings()
     cluster: ClusterConfig = ClusterConfig()
-    store: StoreConfig = StoreConfig()
+    store: StoreConfig = Field(default_factory=StoreConfig)  # read when built: the default URI follows the environment
 
     @pydantic.model_validator(mode="before")
     @classmethod

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from autoaug.modalities._base import SHORTLIST, Backbone, EpochResult, Modality, OnEpoch, Reference, Task, TargetMatch
 from autoaug.modalities._fine_tune import fine_tune_once
-from autoaug.modalities._load import load_policy
 from autoaug.modalities._registry import get_modality, list_modalities, register_modality
 
 __all__ = [
@@ -28,6 +27,5 @@ __all__ = [
     "fine_tune_once",
     "get_modality",
     "list_modalities",
-    "load_policy",
     "register_modality",
 ]

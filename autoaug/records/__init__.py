@@ -18,9 +18,9 @@ from autoaug.records._evaluation import (
     metric_key,
 )
 from autoaug.records._plots import PLOTS_DIR, log_search_plots, save_search_plots
+from autoaug.records._policy_uri import POLICY_ARTIFACT, POLICY_URI_FORMS, read_policy_uri, read_run_policy
 from autoaug.records._read import (
     CONFIG_ARTIFACT,
-    POLICY_ARTIFACT,
     SAMPLES_ARTIFACT,
     attempts,
     find_search,
@@ -41,6 +41,8 @@ from autoaug.records._search import (
 )
 from autoaug.records._store import (
     check_store,
+    database_file,
+    existing_store_client,
     filter_value,
     local_store_dir,
     open_experiment,
@@ -61,6 +63,7 @@ __all__ = [
     "OPTUNA_ARTIFACT",
     "PLOTS_DIR",
     "POLICY_ARTIFACT",
+    "POLICY_URI_FORMS",
     "SAMPLES_ARTIFACT",
     "TRIALS_ARTIFACT",
     "EvaluationTracker",
@@ -70,7 +73,9 @@ __all__ = [
     "SearchTracker",
     "attempts",
     "check_store",
+    "database_file",
     "disagreements",
+    "existing_store_client",
     "filter_value",
     "find_policy_source",
     "find_search",
@@ -80,7 +85,9 @@ __all__ = [
     "metric_key",
     "open_experiment",
     "prepare_store",
+    "read_policy_uri",
     "read_recorded_config",
+    "read_run_policy",
     "read_trial_policy",
     "resume_search",
     "samples_grid",

@@ -45,8 +45,9 @@ def metric_key(*parts: str) -> str:
     return "/".join(re.sub(r"[^A-Za-z0-9_.\- ]", "_", part) for part in parts)
 
 
-def _without_name(policy: Policy) -> dict[str, Any]:
-    return {key: value for key, value in policy.to_dict().items() if key != "name"}
+def _what_it_does(policy: Policy) -> dict[str, Any]:
+    """The policy file's content without its name and metadata, which never change what it does."""
+    return {key: value for key, value in policy.to_dict().items() if key not in ("name", "metadata")}
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,13 @@ class PolicySource:
 
 
 def find_policy_source(client: MlflowClient, experiment_id: str, policy: Policy) -> PolicySource | None:
-    """The latest trial run of any search in the experiment that ran exactly ``policy`` (name aside)."""
-    summary = describe(policy)[:5000]
+    """The latest trial run of any search in the experiment that ran exactly ``policy`` (name and metadata aside)."""
+    summary, wanted = describe(policy)[:5000], _what_it_does(policy)
     runs = client.search_runs(
         [experiment_id], f"tags.`{TAG_ROLE}` = {filter_value('trial')}", order_by=["attributes.start_time DESC"], max_results=5000
     )
     for run in runs:
-        if run.data.tags.get(TAG_POLICY) == summary and _without_name(read_trial_policy(client, run)) == _without_name(policy):
+        if run.data.tags.get(TAG_POLICY) == summary and _what_it_does(read_trial_policy(client, run)) == wanted:
             return PolicySource(run.info.run_id, run.info.run_name, run.data.tags.get(TAG_SEARCH, ""))
     return None
 

@@ -14,11 +14,11 @@ from PIL import Image
 
 from autoaug.errors import ConfigError
 from autoaug.policy import Policy
+from autoaug.records._policy_uri import POLICY_ARTIFACT, read_run_policy
 from autoaug.records._store import filter_value, open_experiment
 from autoaug.results import TrialRow, rank_rows
 from autoaug.vocabulary import TAG_BASELINE, TAG_HEADLINE, TAG_OUTCOME, TAG_POLICY, TAG_REASON, TAG_ROLE, TAG_SEARCH
 
-POLICY_ARTIFACT = "policy.json"
 CONFIG_ARTIFACT = "config.yaml"
 SAMPLES_ARTIFACT = "augmented_samples.png"
 ROLE_ATTEMPT = "attempt"
@@ -52,10 +52,7 @@ def attempts(client: MlflowClient, run: Run) -> list[Run]:
 
 def read_trial_policy(client: MlflowClient, run: Run) -> Policy:
     """The policy a trial ran with, read back from its ``policy.json`` artifact."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = client.download_artifacts(run.info.run_id, POLICY_ARTIFACT, folder)
-        text = Path(path).read_text(encoding="utf-8")
-    return Policy.from_json(text, source=f"run {run.info.run_id}/{POLICY_ARTIFACT}")
+    return read_run_policy(client, run.info.run_id)
 
 
 def trial_row(run: Run) -> TrialRow:

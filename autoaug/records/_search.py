@@ -6,6 +6,7 @@ opened by several processes at once, and remote workers never need to reach the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from mlflow.entities import Run, RunStatus, RunTag
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 from PIL import Image
 
-from autoaug.policy import Policy, describe, headline
+from autoaug.policy import Policy, PolicyMetadata, describe, headline
 from autoaug.records._agreement import OPTUNA_ARTIFACT, disagreements
 from autoaug.records._plots import log_search_plots
 from autoaug.records._read import (
@@ -55,6 +56,8 @@ CONFIRMATION_ARTIFACT = "confirmation.json"
 DATA_REPORT = "data_report.json"
 TRIALS_ARTIFACT = "trials.csv"
 BEST_POLICY_ARTIFACT = "best_policy.json"
+PARAM_DIGITS = 3
+"""Significant digits of a trial's numeric params in MLflow."""
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 
 
@@ -64,6 +67,11 @@ def _flat(config: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in config.items():
         flat.update(value if isinstance(value, Mapping) else {key: value})
     return flat
+
+
+def _rounded(value: Any) -> Any:
+    """A float rounded to :data:`PARAM_DIGITS` significant digits; anything else as it is."""
+    return float(f"{value:.{PARAM_DIGITS}g}") if isinstance(value, float) else value
 
 
 class SearchTracker:
@@ -117,7 +125,12 @@ class SearchTracker:
         samples: Image.Image | None,
         baseline: str | None = None,
     ) -> None:
-        """Open a trial's child run with its policy (as params and ``policy.json``) and sample grid."""
+        """Open a trial's child run with its policy (as params and ``policy.json``) and sample grid.
+
+        Params are for reading in the UI: numbers are rounded to :data:`PARAM_DIGITS` significant digits
+        (``policy.json`` keeps them exact). ``policy.json`` is named ``<search>/<run name>`` unless the policy
+        has a name, and its metadata names the search, the trial and the run.
+        """
         tags = {
             MLFLOW_PARENT_RUN_ID: self.parent_run_id,
             TAG_SEARCH: self.search_name,
@@ -130,8 +143,13 @@ class SearchTracker:
             tags[TAG_BASELINE] = baseline
         run_id = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags).info.run_id
         self._child_runs[trial_id] = run_id
-        self.client.log_batch(run_id, params=param_batch({"structure": policy.structure, **params}))
-        self.client.log_text(run_id, policy.to_json(), POLICY_ARTIFACT)
+        readable = {key: _rounded(value) for key, value in params.items()}
+        self.client.log_batch(run_id, params=param_batch({"structure": policy.structure, **readable}))
+        recorded = dataclasses.replace(
+            policy, name=policy.name or f"{self.search_name}/{run_name}",
+            metadata=PolicyMetadata(search=self.search_name, trial=run_name, run_id=run_id),
+        )
+        self.client.log_text(run_id, recorded.to_json(), POLICY_ARTIFACT)
         if samples is not None:
             self.client.log_image(run_id, samples, SAMPLES_ARTIFACT)
 

@@ -21,6 +21,14 @@ from autoaug.errors import ConfigError
 from autoaug.vocabulary import TAG_CHECKED
 
 _MAX_PARAM_LENGTH = 500
+_SQLITE = "sqlite:///"
+
+
+def database_file(tracking_uri: str) -> Path | None:
+    """The absolute path of a local sqlite store's database file; None for any other store."""
+    if not tracking_uri.startswith(_SQLITE):
+        return None
+    return Path(tracking_uri.removeprefix(_SQLITE)).expanduser().resolve()
 
 
 def prepare_store(tracking_uri: str) -> str:
@@ -28,19 +36,17 @@ def prepare_store(tracking_uri: str) -> str:
 
     An absolute path keeps the store the same whichever directory a later command runs from.
     """
-    prefix = "sqlite:///"
-    if not tracking_uri.startswith(prefix):
+    db_path = database_file(tracking_uri)
+    if db_path is None:
         return tracking_uri
-    db_path = Path(tracking_uri.removeprefix(prefix)).expanduser().resolve()
     db_path.parent.mkdir(parents=True, exist_ok=True)
-    return prefix + str(db_path)
+    return _SQLITE + str(db_path)
 
 
 def local_store_dir(tracking_uri: str) -> Path | None:
     """The folder of a local sqlite store (``mlruns/``), which also holds what a search keeps beside its
     records (artifacts, Tune's state, the cached reference); None for a tracking server."""
-    prefix = "sqlite:///"
-    return Path(tracking_uri.removeprefix(prefix)).parent if tracking_uri.startswith(prefix) else None
+    return Path(tracking_uri.removeprefix(_SQLITE)).parent if tracking_uri.startswith(_SQLITE) else None
 
 
 @contextlib.contextmanager
@@ -73,6 +79,32 @@ def store_client(tracking_uri: str) -> MlflowClient:
     return client
 
 
+def existing_store_client(tracking_uri: str) -> MlflowClient:
+    """A client of the store at ``tracking_uri`` for reading: it creates no folder, database or experiment.
+
+    Raises:
+        ConfigError: A local sqlite store's database file does not exist, or MLflow cannot open the store;
+            naming the URI.
+    """
+    db_path = database_file(tracking_uri)
+    if db_path is not None and not db_path.is_file():
+        raise ConfigError(
+            f"no MLflow store at {tracking_uri} ({db_path} does not exist): run `autoaug search` first, or point "
+            "--tracking-uri or $MLFLOW_TRACKING_URI at the store that holds your searches"
+        )
+    try:
+        client = MlflowClient(tracking_uri if db_path is None else _SQLITE + str(db_path))
+        client.search_experiments(max_results=1)
+    except (MlflowException, SQLAlchemyError) as exc:
+        raise ConfigError(f"cannot read the MLflow store at {tracking_uri} ({cause(exc)})") from None
+    return client
+
+
+def cause(exc: Exception) -> str:
+    """An exception as one line: its type and its message, cut to 600 characters."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:600]}"
+
+
 # MLflow retries a tracking server 7 times with doubling back-off and waits 120 s per request: minutes
 # before a wrong URL fails. The check before anything starts tries twice, 10 s per request.
 _CHECK_ENVIRONMENT = {
@@ -83,7 +115,7 @@ _CHECK_ENVIRONMENT = {
 
 
 @contextlib.contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the block, then put back what was there."""
     before = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -104,14 +136,13 @@ def check_store(tracking_uri: str, experiment: str) -> None:
         ConfigError: The store cannot be reached, created or written; naming the URI and the cause.
     """
     try:
-        with _environment(_CHECK_ENVIRONMENT):
+        with environment(_CHECK_ENVIRONMENT):
             client = store_client(tracking_uri)
             experiment_id = open_experiment(client, experiment, create=True)
             client.set_experiment_tag(experiment_id, TAG_CHECKED, dt.datetime.now(dt.timezone.utc).isoformat())
     except (MlflowException, OSError, SQLAlchemyError) as exc:
-        cause = " ".join(str(exc).split())[:600]
         raise ConfigError(
-            f"tracking store {tracking_uri} cannot be used ({type(exc).__name__}: {cause}); check --tracking-uri: "
+            f"tracking store {tracking_uri} cannot be used ({cause(exc)}); check --tracking-uri: "
             "a tracking server must be running and reachable, a sqlite:/// store needs a folder it can create "
             "and write"
         ) from None

@@ -6,7 +6,7 @@ Figures of a search are in :mod:`autoaug.results.figures` (imported on its own: 
 
 from __future__ import annotations
 
-from autoaug.results._rows import TABLE_METRICS, TrialRow, best_row, format_table, rank_rows, rows_to_csv
+from autoaug.results._rows import TABLE_METRICS, TrialRow, best_row, format_table, rank_rows, rows_to_csv, rows_to_json
 from autoaug.results._selection import PairedGap, Selection, paired_gap, select
 from autoaug.results._statistics import Comparison, PolicyStats, SeedResult, check_seeds, compare, summarise
 from autoaug.results._tradeoff import FRONT_MEASURES, PICKS, Choice, candidates, choose, knee, measured, pareto_front
@@ -34,6 +34,7 @@ __all__ = [
     "pareto_front",
     "rank_rows",
     "rows_to_csv",
+    "rows_to_json",
     "select",
     "summarise",
 ]

@@ -1,9 +1,11 @@
-"""A search's trials as plain rows: ranking, the best trial, tables and CSV."""
+"""A search's trials as plain rows: ranking, the best trial, tables, CSV and JSON."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 from dataclasses import dataclass
 
 from autoaug.vocabulary import TEST_ACCURACY, VAL_ACCURACY
@@ -72,3 +74,14 @@ def rows_to_csv(rows: list[TrialRow]) -> str:
         values = [row.metrics.get(name, "") for name in metric_names]
         writer.writerow([rank, row.name, row.outcome, row.baseline or "", *values, row.policy, row.reason, row.run_id])
     return buffer.getvalue()
+
+
+def rows_to_json(rows: list[TrialRow]) -> str:
+    """All rows, best first, as a JSON list of objects with every metric under ``metrics`` (a non-finite one as null)."""
+    records = [
+        {"rank": rank, "trial": row.name, "outcome": row.outcome, "baseline": row.baseline,
+         "metrics": {name: value if math.isfinite(value) else None for name, value in row.metrics.items()},
+         "policy": row.policy, "reason": row.reason, "run_id": row.run_id}
+        for rank, row in enumerate(rows, start=1)
+    ]
+    return json.dumps(records, indent=2)

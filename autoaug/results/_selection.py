@@ -23,8 +23,6 @@ import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
 from autoaug.errors import ConfigError
 
 __all__ = ["PairedGap", "Selection", "paired_gap", "select"]
@@ -81,6 +79,8 @@ def paired_gap(a: Mapping[int, float], b: Mapping[int, float]) -> PairedGap:
     if len(differences) < 2:
         return PairedGap(mean, math.nan, 1, math.nan, math.nan)
     std = statistics.stdev(differences)
+    from scipy import stats  # here: importing scipy.stats takes seconds, and the command line imports this module
+
     half = stats.t.ppf(0.5 + CONFIDENCE / 2, len(differences) - 1) * std / math.sqrt(len(differences))
     return PairedGap(mean, std, len(differences), mean - half, mean + half)
 

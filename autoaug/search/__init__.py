@@ -13,6 +13,7 @@ from autoaug.search._prepared import PreparedSearch, prepare_search
 from autoaug.search._resume import RESUME_FLAGS, recorded_config
 from autoaug.search._searcher import PolicySearcher
 from autoaug.search._space import SearchSpace, builtin_spaces, load_space, resolve_space_path, stack
+from autoaug.search._study import serve_dashboard, stored_studies, study_storage_url
 
 __all__ = [
     "RESUME_FLAGS",
@@ -27,5 +28,8 @@ __all__ = [
     "recorded_config",
     "resolve_space_path",
     "run_search",
+    "serve_dashboard",
     "stack",
+    "stored_studies",
+    "study_storage_url",
 ]

@@ -20,7 +20,7 @@ from ray.tune.experiment import Trial
 
 from autoaug.config import GROUPS, RESUMABLE_GROUPS, SearchConfig, config_from
 from autoaug.errors import ConfigError
-from autoaug.records import SavedTrial, find_search, local_store_dir, read_recorded_config, store_client
+from autoaug.records import SavedTrial, existing_store_client, find_search, local_store_dir, read_recorded_config
 from autoaug.search._callback import failure_reason
 from autoaug.search._tune_internals import RESTORE_FAILED_LOGGER, RESTORE_FAILED_MESSAGE
 
@@ -51,7 +51,7 @@ def recorded_config(name: str, overrides: dict[str, Any]) -> SearchConfig:
         raise ConfigError(f"--resume {name}: continues with the settings the search was started with; only {allowed} "
                           f"may be given, not {given}")
     store = SearchConfig().store
-    client = store_client(overrides.get("tracking_uri") or store.tracking_uri)
+    client = existing_store_client(overrides.get("tracking_uri") or store.tracking_uri)
     parent = find_search(client, overrides.get("experiment") or store.experiment, name)
     recorded = read_recorded_config(client, parent)
     resumed = {key: value for key, value in overrides.items() if key in RESUME_FLAGS}

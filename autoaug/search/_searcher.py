@@ -40,7 +40,8 @@ class PolicySearcher(OptunaSearch):
     earlier searched trial) would only repeat a result at the same seed: it is told to Optuna as
     FAIL (user attr ``duplicate_of`` names the trial it repeats), and a random draw from the space
     takes its place. The whole searcher, study included, is saved in Tune's experiment state, so a
-    resumed search continues the same study.
+    resumed search continues the same study; with ``storage`` (an RDB storage) the study named
+    ``study_name`` is kept there too, for ``optuna.load_study``, optuna-dashboard and a resume.
     """
 
     failure_reason: Callable[[str], str] | None = None
@@ -56,6 +57,8 @@ class PolicySearcher(OptunaSearch):
         epochs: int,
         seed: int,
         startup_trials: int = 6,
+        study_name: str | None = None,
+        storage: optuna.storages.BaseStorage | None = None,
     ) -> None:
         self._search_space = space
         self._pending_baselines = list(baselines.items())
@@ -64,7 +67,9 @@ class PolicySearcher(OptunaSearch):
         self._redraw_seed = seed
         self._seen: dict[str, str] = {}  # policy JSON -> the trial (or baseline) that ran it
         sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup_trials, multivariate=True)
-        super().__init__(space=self._define_by_run, metric=metric, mode=mode, sampler=sampler)
+        super().__init__(
+            space=self._define_by_run, metric=metric, mode=mode, sampler=sampler, study_name=study_name, storage=storage
+        )
 
     @property
     def space(self) -> SearchSpace:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import optuna
+
 from autoaug.config import SearchConfig
 from autoaug.modalities import Reference
 from autoaug.ops import Op
@@ -19,6 +21,7 @@ from autoaug.search._prepared import PreparedSearch
 from autoaug.search._reference_stage import clean_accuracy, prepare_reference, reference_cache_dir
 from autoaug.search._resume import restored_trials, saved_trial, tune_storage
 from autoaug.search._shipping import ship_modality, user_ops
+from autoaug.search._study import open_study_storage, study_storage_url
 from autoaug.vocabulary import BASELINE_KEY, POLICY_KEY
 
 
@@ -32,6 +35,7 @@ class StartedSearch:
         reference: The reference model every trial is measured against.
         user_ops: The user's own ops, shipped to the workers.
         resumed: The trials recorded before a resume (none for a new search).
+        study_storage: Where the Optuna study is kept (None: in memory).
     """
 
     tracker: SearchTracker
@@ -39,6 +43,7 @@ class StartedSearch:
     reference: Reference
     user_ops: tuple[Op, ...]
     resumed: list[TrialRecord]
+    study_storage: optuna.storages.BaseStorage | None = None
 
 
 @contextlib.contextmanager
@@ -90,6 +95,8 @@ def start_or_resume(
     shipped_ops = user_ops(prepared.modality)
     tracker = SearchTracker(config.store.tracking_uri, config.store.experiment, config.search_name())
     storage = tune_storage(config, tracker.tracking_uri)
+    study_url = study_storage_url(config.store.study_storage, tracker.tracking_uri)
+    study_storage = open_study_storage(study_url, config.search_name(), resume)
     resumed = []
     if resume:
         resumed = _resumed_trials(tracker, config, storage, echo)
@@ -110,4 +117,4 @@ def start_or_resume(
         "reference_train_loss": reference.epochs[config.training.epochs - 1].train_loss,
         "reference_seconds": time.time() - fit_started,
     })
-    return StartedSearch(tracker, storage, reference, shipped_ops, resumed)
+    return StartedSearch(tracker, storage, reference, shipped_ops, resumed, study_storage)

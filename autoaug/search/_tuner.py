@@ -56,7 +56,7 @@ def _trial_dirname(trial: Trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def _searcher(prepared: PreparedSearch, config: SearchConfig) -> PolicySearcher:
+def _searcher(prepared: PreparedSearch, config: SearchConfig, started: StartedSearch) -> PolicySearcher:
     metrics = list(OBJECTIVE_METRICS[config.search.objective])
     return PolicySearcher(
         prepared.space,
@@ -65,6 +65,8 @@ def _searcher(prepared: PreparedSearch, config: SearchConfig) -> PolicySearcher:
         mode=["max"] * len(metrics) if len(metrics) > 1 else "max",
         epochs=config.training.epochs,
         seed=config.training.seed,
+        study_name=config.search_name(),
+        storage=started.study_storage,
     )
 
 
@@ -100,7 +102,7 @@ def build_tuner(
         ),
         config.resources,
     )
-    searcher = _searcher(prepared, config)
+    searcher = _searcher(prepared, config, started)
     searcher.failure_reason = callback.failure_reason
     if config.search.target_match and not resume:  # a resumed search gets its study, proposals included, from Tune
         with closed_on_error(started.tracker):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import importlib.metadata
+import io
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +17,7 @@ from PIL import Image
 from autoaug.cli import build_parser, config_overrides, main
 from autoaug.cli._report import final_report
 from autoaug.modalities.image import baseline_policies
+from autoaug.ops import list_ops
 from autoaug.policy import read_policy
 from autoaug.records import SearchTracker
 from autoaug.results import TrialRow
@@ -33,7 +38,7 @@ def _error_of(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
     return capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["search", "trials", "export", "plots", "evaluate", "ui", "ops", "preview"])
+@pytest.mark.parametrize("command", ["search", "trials", "export", "plots", "evaluate", "ui", "dashboard", "ops", "preview"])
 def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as done:
         build_parser().parse_args([command, "--help"])
@@ -169,3 +174,100 @@ def test_export_to_a_path_below_a_file_is_a_clear_error(
     _one_trial_search(tracking_uri)
     error = _error_of(capsys, ["export", "-o", str(tmp_path / "a_file" / "x.json"), "--tracking-uri", tracking_uri])
     assert f"cannot write {tmp_path / 'a_file' / 'x.json'}" in error
+
+
+def test_version_names_the_installed_release(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"autoaug {importlib.metadata.version('autoaug')}\n"
+
+
+def _two_trial_search(tracking_uri: str) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "s")
+    tracker.start_search({"trials": 2}, "version: 1\n")
+    for key, accuracy in (("t0", 0.5), ("t1", 0.75)):
+        tracker.start_trial(key, f"trial-{key}", baseline_policies()["none"], {}, None)
+        tracker.log_metrics(key, {"val_accuracy": accuracy, "affinity": 0.25}, step=1)
+        tracker.end_trial(key, "completed")
+
+
+def test_trials_as_json_and_csv_hold_every_trial_and_nothing_else(
+    tracking_uri: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_trial_search(tracking_uri)
+    assert main(["trials", "--format", "json", "--tracking-uri", tracking_uri]) == 0
+    trials = json.loads(capsys.readouterr().out)
+    assert [(t["rank"], t["trial"], t["outcome"], t["metrics"]["val_accuracy"]) for t in trials] == [
+        (1, "trial-t1", "completed", 0.75), (2, "trial-t0", "completed", 0.5)]
+    assert all(t["metrics"]["affinity"] == 0.25 and len(t["run_id"]) == 32 for t in trials)
+    assert main(["trials", "--format", "csv", "--tracking-uri", tracking_uri]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(row["rank"], row["trial"], row["val_accuracy"]) for row in table] == [("1", "trial-t1", "0.75"),
+                                                                                 ("2", "trial-t0", "0.5")]
+    assert [row["run_id"] for row in table] == [t["run_id"] for t in trials]
+    assert main(["trials", "--tracking-uri", tracking_uri]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "search 's' (running), 2 trials"
+    assert lines[3].split()[:3] == ["1", "trial-t1", "completed"]
+
+
+def test_trials_format_is_one_of_three(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["trials", "--format", "yaml"])
+    assert done.value.code == 2
+    assert "choose from 'table', 'json', 'csv'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["trials", "export", "plots"])
+def test_read_only_commands_create_no_store(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    error = _error_of(capsys, [command])
+    database = tmp_path.resolve() / "mlruns" / "mlflow.db"
+    assert f"no MLflow store at sqlite:///mlruns/mlflow.db ({database} does not exist)" in error
+    assert "autoaug search" in error
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/elsewhere/x.db")
+    assert f"no MLflow store at sqlite:///{tmp_path}/elsewhere/x.db" in _error_of(capsys, [command])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_mlflow_tracking_uri_names_the_store_when_no_flag_does(
+    tmp_path: Path, tracking_uri: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _two_trial_search(tracking_uri)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    assert main(["trials", "--format", "csv"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+    assert main(["trials", "--tracking-uri", "sqlite:///missing.db"]) == 2
+    assert "no MLflow store at sqlite:///missing.db" in capsys.readouterr().err
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_store_mlflow_cannot_open_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    error = _error_of(capsys, ["trials", "--tracking-uri", str(tmp_path / "mlruns")])
+    assert f"cannot read the MLflow store at {tmp_path / 'mlruns'} (MlflowException: " in error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_search_help_names_the_environment_variable(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--help"])
+    assert "$MLFLOW_TRACKING_URI, else sqlite:///mlruns/mlflow.db" in " ".join(capsys.readouterr().out.split())
+
+
+def test_ops_lists_every_op_without_loading_torch() -> None:
+    code = ("import sys; from autoaug.cli import main; code = main(['ops']); "
+            "print(code, sorted({'torch', 'torchvision', 'ray', 'mlflow', 'scipy'} & set(sys.modules)))")
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert lines[-1] == "0 []"
+    listed = {line.split()[0]: line for line in lines[1:-1]}
+    ops = list_ops()
+    assert len(ops) > 20 and sorted(listed) == [op.name for op in ops]
+    for op in ops:
+        span = f"{op.low:g} -> {op.high:g}" if op.uses_magnitude else "(none)"
+        assert listed[op.name].split(maxsplit=1)[1].startswith(span), op.name

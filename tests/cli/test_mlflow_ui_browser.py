@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from autoaug.cli import main
 from autoaug.records import find_search, trial_runs
+from local_processes import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -104,15 +104,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return Store(uri, parent.info.experiment_id, parent, trial_runs(client, parent))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ui_url(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     log = (tmp_path_factory.mktemp("ui") / "ui.log").open("w")
     # A session of its own, so that stopping it stops the MLflow server it starts, and nothing else.
     server = subprocess.Popen(

@@ -145,3 +145,18 @@ def test_an_unknown_modality_is_named_with_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"data.modality: .*unknown modality 'audio': expected one with registered "
                        r"tasks \(image\)"):
         load_config(overrides={"modality": "audio"})
+
+
+def test_tracking_uri_from_flag_then_file_then_environment_then_the_local_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_config().store.tracking_uri == "sqlite:///mlruns/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
+    assert load_config().store.tracking_uri == "http://127.0.0.1:5999"
+    assert SearchConfig(experiment="other").store.tracking_uri == "http://127.0.0.1:5999"
+    path = tmp_path / "search.yaml"
+    path.write_text("version: 1\ntracking_uri: sqlite:///file.db\n")
+    assert load_config(path).store.tracking_uri == "sqlite:///file.db"
+    assert load_config(path, {"tracking_uri": "sqlite:///flag.db"}).store.tracking_uri == "sqlite:///flag.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")
+    assert load_config().store.tracking_uri == "sqlite:///mlruns/mlflow.db"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import multiprocessing
 from pathlib import Path
@@ -10,8 +11,17 @@ from mlflow import MlflowClient
 
 from autoaug.errors import ConfigError
 from autoaug.modalities.image import baseline_policies
-from autoaug.policy import OpSpec, Policy, headline
-from autoaug.records import DATA_REPORT, SearchTracker, filter_value, find_search, prepare_store, trial_runs
+from autoaug.policy import OpSpec, Policy, PolicyMetadata, headline
+from autoaug.records import (
+    DATA_REPORT,
+    SearchTracker,
+    filter_value,
+    find_policy_source,
+    find_search,
+    prepare_store,
+    read_trial_policy,
+    trial_runs,
+)
 
 
 def test_headline_lists_the_most_probable_ops_of_a_sequence() -> None:
@@ -92,3 +102,33 @@ def test_first_searches_on_a_new_sqlite_store_do_not_race(tmp_path: Path) -> Non
     experiments = MlflowClient(uri).search_experiments(filter_string="name = 'autoaug'")
     assert len(experiments) == 1
     assert (tmp_path / "mlruns" / "mlflow.db.lock").is_file()
+
+
+SEARCHED = Policy("subpolicies", sub_policies=((OpSpec("rotate", 0.16393245237809825, 0.08712929970154071),),))
+
+
+def test_trial_params_are_rounded_and_the_policy_file_names_the_search(tracking_uri: str) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "digits-1")
+    tracker.start_search({"trials": 1}, "version: 1\n")
+    params = {"extra0.p": 0.16393245237809825, "extra0.m": 0.08712929970154071, "lr": 0.000123456, "extra_ops": 1}
+    tracker.start_trial("t0", "trial-000", SEARCHED, {**params, "extra0": "rotate"}, None)
+    tracker.start_trial("t1", "baseline-none", baseline_policies()["none"], {}, None, baseline="none")
+    (trial, baseline) = sorted(trial_runs(tracker.client, find_search(tracker.client, "autoaug")),
+                               key=lambda run: run.info.run_name, reverse=True)
+    assert trial.data.params == {"structure": "subpolicies", "extra0": "rotate", "extra0.p": "0.164",
+                                 "extra0.m": "0.0871", "lr": "0.000123", "extra_ops": "1"}
+    recorded = read_trial_policy(tracker.client, trial)
+    assert recorded.name == "digits-1/trial-000"
+    assert recorded.metadata == PolicyMetadata(search="digits-1", trial="trial-000", run_id=trial.info.run_id)
+    assert recorded.sub_policies == SEARCHED.sub_policies  # exact, not rounded
+    assert read_trial_policy(tracker.client, baseline).name == "none"
+    assert read_trial_policy(tracker.client, baseline).metadata.search == "digits-1"
+
+
+def test_an_exported_policy_is_traced_to_its_trial_whatever_its_name_and_metadata(tracking_uri: str) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "digits-1")
+    tracker.start_search({"trials": 1}, "version: 1\n")
+    tracker.start_trial("t0", "trial-000", SEARCHED, {}, None)
+    exported = dataclasses.replace(SEARCHED, name="best_policy", metadata=PolicyMetadata(pick="knee", val_accuracy=0.5))
+    source = find_policy_source(tracker.client, tracker.experiment_id, exported)
+    assert source is not None and (source.search, source.trial) == ("digits-1", "trial-000")

@@ -11,12 +11,10 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,7 @@ from autoaug._process import processes_using
 from autoaug.errors import ConfigError
 from autoaug.records import OPTUNA_ARTIFACT, attempts, disagreements, find_search, trial_runs
 from autoaug.vocabulary import TAG_BASELINE, TAG_NODE, TAG_OUTCOME, TAG_REASON, TAG_RETRIES, TAG_TRIAL_ID
+from local_processes import free_port, healthy
 
 pytestmark = pytest.mark.slow
 
@@ -100,36 +99,22 @@ def cluster() -> Iterator[Cluster]:
         assert not left, f"processes left after `down`: {left}"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("mlflow-server")
-    port = _free_port()
+    port = free_port()
     log = open(folder / "server.log", "wb")  # noqa: SIM115
     server = subprocess.Popen(["bash", str(SERVER_SCRIPT), "--dir", str(folder), "--port", str(port)],
                               env={**os.environ, "PYTHON": sys.executable}, stdout=log, stderr=subprocess.STDOUT,
                               start_new_session=True)
     uri = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: _healthy(uri), 120, "the MLflow server to answer")
+        _wait_for(lambda: healthy(uri), 120, "the MLflow server to answer")
         yield uri
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=60)
         log.close()
-
-
-def _healthy(uri: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _wait_for(condition: Callable[[], Any], timeout: float, what: str, process: subprocess.Popen | None = None) -> Any:

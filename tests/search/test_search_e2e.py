@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import optuna
 import pytest
 import torch
 from mlflow import MlflowClient
@@ -176,6 +177,11 @@ def test_a_stacked_space_search_starts_from_the_baselines_and_optuna_agrees_with
         assert entry["state"] == "COMPLETE" and entry["tune_trial_id"] is None
         assert entry["values"] == [pytest.approx(runs[f"baseline-{name}"].data.metrics["val_accuracy"])]
     assert sum(entry["baseline"] is None for entry in view) == 3
+    stored = optuna.load_study(study_name="stacked", storage=f"sqlite:///{tmp_path}/mlruns/optuna.db")
+    assert [(trial.state.name, trial.values) for trial in stored.trials] == [(e["state"], e["values"]) for e in view]
+    again = main(["search", *TINY, "--space", str(space), "--tracking-uri", tracking_uri, "--name", "stacked"])
+    assert again == 2 and "already holds a study named 'stacked'" in capsys.readouterr().err
+    assert len(client.search_runs([parent.info.experiment_id], "attributes.run_name = 'stacked'")) == 1
 
 
 def test_a_crashing_trial_is_recorded_as_failed_and_the_search_goes_on(

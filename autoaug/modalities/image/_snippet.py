@@ -61,8 +61,10 @@ def policy_to_snippet(policy: Policy) -> str:
     names = ", ".join(op.kernel.__name__ for op in ops)
     arguments = [f"kernels=({names}{',' if len(ops) == 1 else ''})"]
     arguments += [f"{key}={_literal(value)}" for key, value in compiled.settings().items()]
+    summary = f"Augmentation policy {_title(policy)}: {describe(policy)}"
+    arguments.append(f"description={_literal(summary)}")
     docstring = (
-        f"Augmentation policy {policy.name!r}: {describe(policy)}\n\n"
+        f"{summary}\n\n"
         + _provenance(policy)
         + "Standalone export of an autoaug policy: it needs only torch and torchvision. ``build_policy()``\n"
         "returns a torchvision v2 transform for uint8 images (PIL, [C, H, W] or [B, C, H, W] tensors)\n"
@@ -83,6 +85,17 @@ def policy_to_snippet(policy: Policy) -> str:
         builder,
     ]
     return "\n\n\n".join(part.rstrip("\n") for part in parts) + "\n"
+
+
+def _title(policy: Policy) -> str:
+    """What the docstring and the transform's repr call the policy: its name, else the search and trial it came
+    from, else that it has no name."""
+    meta = policy.metadata
+    if policy.name:
+        return repr(policy.name)
+    if meta is not None and meta.search:
+        return repr(f"{meta.search}/{meta.trial}")
+    return "(unnamed)"
 
 
 def _provenance(policy: Policy) -> str:

@@ -25,6 +25,7 @@ class _Applier(v2.Transform):
     ``(op index, probability, magnitude)`` in order; a magnitude of None is drawn uniformly in
     [0, 1]. ``ranges[index]`` is ``(low, high, signed)`` of ``kernels[index]``. A ``stock``
     ``(name, kwargs)`` runs a stock torchvision transform first, with a seed drawn per image.
+    ``description`` says what the policy is in the transform's repr.
     """
 
     _error: type[Exception] = TypeError
@@ -37,8 +38,10 @@ class _Applier(v2.Transform):
         repeats: int,
         stock: tuple[str, dict[str, Any]] | None,
         generator: torch.Generator | None = None,
+        description: str = "",
     ) -> None:
         super().__init__()
+        self._description = description
         self._kernels = tuple(kernels)
         self._ranges = tuple(ranges)
         self._choices = tuple(choices)
@@ -48,6 +51,9 @@ class _Applier(v2.Transform):
         # One draw per image fills this buffer: a pick per round, then (fire, magnitude, sign) per entry.
         longest = max((len(choice) for choice in self._choices), default=0)
         self._uniforms = torch.empty(repeats * (1 + 3 * longest), dtype=torch.float64)
+
+    def extra_repr(self) -> str:
+        return self._description
 
     def check_inputs(self, flat_inputs: list[Any]) -> None:
         for inpt in flat_inputs:
@@ -149,8 +155,6 @@ class PolicyTransform(_Applier):
         if policy.modality != "image":
             raise PolicyError(f"modality: an image transform needs an image policy, got a {policy.modality!r} one")
         compiled = plan(policy)
-        super().__init__(kernels=[op.kernel for op in compiled.ops], generator=generator, **compiled.settings())
+        super().__init__(kernels=[op.kernel for op in compiled.ops], generator=generator,
+                         description=describe(policy), **compiled.settings())
         self.policy = policy
-
-    def extra_repr(self) -> str:
-        return describe(self.policy)

@@ -6,11 +6,17 @@ Kernels use only ``torch``, ``math`` and ``F``: their source is copied into expo
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import torch
-from torchvision.transforms.v2 import functional as F
-
+from autoaug.ops._lazy import lazy_import
 from autoaug.ops._registry import register_op
+
+if TYPE_CHECKING:
+    import torch
+    from torchvision.transforms.v2 import functional as F
+else:  # imported when a kernel first runs: listing the ops needs no torch
+    torch = lazy_import("torch")
+    F = lazy_import("torchvision.transforms.v2.functional")
 
 
 @register_op("brightness", high=0.9, signed=True, description="brightness factor 1 +- value")

@@ -9,10 +9,15 @@ Kernels use only ``torch``, ``math`` and ``F``: their source is copied into expo
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-import torch
-
+from autoaug.ops._lazy import lazy_import
 from autoaug.ops._registry import register_op
+
+if TYPE_CHECKING:
+    import torch
+else:  # imported when a kernel first runs: listing the ops needs no torch
+    torch = lazy_import("torch")
 
 
 @register_op("dilate", high=2.0, description="radius of the square max filter in pixels, rounded half up")

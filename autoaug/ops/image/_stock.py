@@ -7,12 +7,16 @@ exhausts memory at the first image, so each argument is bounded to its real rang
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from torchvision.transforms import v2
+from typing import TYPE_CHECKING, Any
 
 from autoaug.errors import PolicyError
+from autoaug.ops._lazy import lazy_import
 from autoaug.ops._stock import register_stock_transform
+
+if TYPE_CHECKING:
+    from torchvision.transforms import v2
+else:  # imported when a stock transform is first built: listing the ops needs no torch
+    v2 = lazy_import("torchvision.transforms.v2")
 
 MAX_STOCK_OPS = 10
 """The most ops one image gets from RandAugment (and from a ``rand`` policy)."""

@@ -13,7 +13,7 @@ import torch
 from autoaug.errors import PolicyError
 from autoaug.modalities.image import PolicyTransform, baseline_policies, policy_to_snippet
 from autoaug.ops import _registry, list_ops, register_op
-from autoaug.policy import OpSpec, Policy
+from autoaug.policy import OpSpec, Policy, PolicyMetadata
 
 # Per-image ops on tiny tensors run far slower with several intra-op threads.
 torch.set_num_threads(1)
@@ -109,6 +109,27 @@ def test_snippet_imports_only_torch_torchvision_and_pil() -> None:
 
 def test_snippet_documents_the_policy() -> None:
     assert '"""Augmentation policy \'every_op\': subpolicies: [autocontrast(p=0.8)' in policy_to_snippet(EVERY_OP)
+
+
+def _built(policy: Policy) -> tuple[str, torch.nn.Module]:
+    """The snippet's module docstring and the transform its ``build_policy()`` returns."""
+    namespace: dict[str, Any] = {}
+    exec(policy_to_snippet(policy), namespace)
+    return namespace["__doc__"], namespace["build_policy"]()
+
+
+@pytest.mark.parametrize(
+    ("name", "metadata", "title"),
+    [("low_res", None, "'low_res'"), ("", PolicyMetadata(search="digits-1", trial="trial-003"), "'digits-1/trial-003'"),
+     ("", None, "(unnamed)")],
+)
+def test_snippet_names_the_policy_in_its_docstring_and_repr(name: str, metadata: PolicyMetadata | None, title: str) -> None:
+    policy = Policy("subpolicies", sub_policies=((OpSpec("rotate", 0.5, 0.3),),), name=name, metadata=metadata)
+    docstring, transform = _built(policy)
+    summary = f"Augmentation policy {title}: subpolicies: [rotate(p=0.5,m=0.3)]"
+    assert docstring.splitlines()[0] == summary
+    assert repr(transform) == f"_Applier({summary})"
+    assert repr(PolicyTransform(policy)) == "PolicyTransform(subpolicies: [rotate(p=0.5,m=0.3)])"
 
 
 def scale_down(image: torch.Tensor, factor: float, generator: torch.Generator | None) -> torch.Tensor:
