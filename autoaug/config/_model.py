@@ -270,7 +270,7 @@ class SearchConfig(Settings):
     @pydantic.model_validator(mode="before")
     @classmethod
     def _groups_and_task_defaults(cls, data: Any) -> Any:
-        """Nests flat settings and fills the :data:`TASK_DEFAULTS` not given from the built-in task."""
+        """Nests flat settings and fills the :data:`TASK_DEFAULTS` and the task's other defaults not given."""
         if not isinstance(data, dict):
             return data
         data = nest(data)
@@ -283,6 +283,10 @@ class SearchConfig(Settings):
             return data  # 'folders' takes the field defaults; an unknown name is reported by DataConfig
         data["data"] = {"train_size": task.train_size, **groups["data"]}
         data["training"] = {"epochs": task.epochs, **groups["training"]}
+        for key, value in task.defaults.items():
+            group = SETTING_GROUP[key]
+            if isinstance(data.get(group, {}), dict):
+                data[group] = {key: value, **data.get(group, {})}
         return data
 
     @pydantic.field_validator("name")
