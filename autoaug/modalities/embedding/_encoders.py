@@ -90,7 +90,9 @@ class ImageEncoder:
 
     def _compute(self, images: torch.Tensor) -> torch.Tensor:
         weights = resolve_weights(self.name, self.weights)
-        model = build_model(weights, num_classes=0).eval()
+        model = build_model(weights, num_classes=1)  # a head that fits no checkpoint's, then none at all
+        model.reset_classifier(0)
+        model.eval()
         mean = torch.tensor(weights.mean).view(1, 3, 1, 1)
         std = torch.tensor(weights.std).view(1, 3, 1, 1)
         parts = []

