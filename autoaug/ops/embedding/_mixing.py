@@ -33,10 +33,8 @@ def mix(batch: Batch, partner: torch.Tensor, lam: torch.Tensor) -> Batch:
 
 
 def stitch_masks(size: int, dim: int, lam: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """Per sample, which of the ``dim`` features it keeps: exactly ``round(lam * dim)`` of them, at random."""
-    keep = torch.round(lam[:, 0] * dim).long()
-    ranks = torch.rand(size, dim, generator=generator).argsort(dim=1).argsort(dim=1)
-    return ranks < keep[:, None]
+    """Per sample, which of the ``dim`` features it keeps: each one independently with probability ``lam``."""
+    return torch.rand(size, dim, generator=generator) < lam
 
 
 def stitch(batch: Batch, partner: torch.Tensor, masks: torch.Tensor) -> Batch:
