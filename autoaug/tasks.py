@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autoaug.errors import ConfigError, did_you_mean
-from autoaug.vocabulary import DEFAULT_MODALITY
+from autoaug.vocabulary import DEFAULT_MODALITY, FILES_TASK
 
 __all__ = ["BuiltinTask", "TaskLoader", "get_task", "list_tasks", "register_task"]
 
@@ -136,6 +136,8 @@ _BUILTIN_TASKS = (
      "20 newsgroups posts through all-MiniLM-L6-v2: train split to test split, 3 groups held out"),
     ("digits-embed", "embedding", "autoaug.modalities.embedding.data._digits", "load_digits_embed_task", 20, 1000,
      "MNIST scans to scikit-learn's 8 px digits through frozen EfficientNet-Lite0, digits 8 and 9 held out"),
+    (FILES_TASK, "embedding", "autoaug.modalities.embedding.data._files", "load_files_task", 20, 100_000,
+     "your own vectors, texts or images (train_file, val_file; encoder for texts and images)"),
 )  # fmt: skip
 _EMBEDDING_DEFAULTS = {
     "backbone": "mlp",

@@ -53,7 +53,7 @@ def test_task_defaults_give_way_to_the_file_and_flags(tmp_path: Path) -> None:
 
 def test_unknown_task_names_the_close_and_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"task: .*unknown task 'mnist-fewshop' \(did you mean 'mnist-fewshot'\?\); "
-                       r"built-in tasks: digits, printed, mnist-fewshot, news, digits-embed; or 'folders'"):
+                       r"built-in tasks: digits, printed, mnist-fewshot, news, digits-embed, files; or 'folders'"):
         load_config(overrides={"task": "mnist-fewshop"})
 
 

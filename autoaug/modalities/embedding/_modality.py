@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from PIL import Image
@@ -15,10 +16,11 @@ from autoaug.modalities.embedding._baselines import baseline_policies
 from autoaug.modalities.embedding._head import Head, build_head, resolve_head, train_head
 from autoaug.modalities.embedding._preview import preview_embeddings
 from autoaug.modalities.embedding._reference import HeadReference, make_meter
-from autoaug.modalities.embedding.data import EmbeddingTask, Vectors
+from autoaug.modalities.embedding.data import EmbeddingTask, Vectors, load_own_files
 from autoaug.ops.embedding import MODALITY
 from autoaug.policy import Policy
 from autoaug.tasks import get_task
+from autoaug.vocabulary import FILES_TASK
 
 PREVIEW_INPUTS = 8
 
@@ -40,6 +42,13 @@ class EmbeddingModality(Modality):
         return resolve_head(model.backbone, model.weights)
 
     def load_task(self, data: DataConfig, seed: int) -> EmbeddingTask:
+        """A built-in task, or the user's files (task ``files``: vectors, or texts or images and an encoder)."""
+        if data.task == FILES_TASK:
+            return load_own_files(
+                Path(str(data.train_file)), Path(str(data.val_file)), data.test_file, encoder=data.encoder,
+                held_out=data.held_out, train_size=data.train_size, val_fraction=data.val_fraction,
+                image_size=data.image_size, seed=seed,
+            )  # fmt: skip
         task: EmbeddingTask = get_task(data.task).load(
             image_size=data.image_size, train_size=data.train_size, val_fraction=data.val_fraction, seed=seed
         )

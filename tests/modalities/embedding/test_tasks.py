@@ -28,12 +28,13 @@ def test_news_holds_minilm_embeddings_with_three_groups_held_out_of_training(sma
 
 
 def test_news_is_embedded_once_and_read_back_from_the_cache(small_news: EmbeddingTask, embedding_cache: Path) -> None:
-    assert len(list(embedding_cache.glob("embeddings/*.pt"))) == 2  # one per split of the pool
+    cached = set(embedding_cache.glob("embeddings/*.pt"))
+    assert len(cached) >= 2  # one per split of the pool (other tests of the session add their own)
     again = load_news_task(train_size=120, per_class=8, seed=0)
     assert torch.equal(again.train.x, small_news.train.x) and torch.equal(again.val.y, small_news.val.y)
     other_seed = load_news_task(train_size=120, per_class=8, seed=1)
     assert not torch.equal(other_seed.train.x, small_news.train.x)
-    assert len(list(embedding_cache.glob("embeddings/*.pt"))) == 2
+    assert set(embedding_cache.glob("embeddings/*.pt")) == cached
 
 
 def test_an_embedding_search_config_takes_the_tasks_defaults() -> None:

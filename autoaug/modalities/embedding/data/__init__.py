@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from autoaug.modalities.embedding.data._files import load_own_files, read_labelled
 from autoaug.modalities.embedding.data._vectors import UNSEEN, EmbeddingTask, Vectors, check_vectors, split_task
 
-__all__ = ["UNSEEN", "EmbeddingTask", "Vectors", "check_vectors", "split_task"]
+__all__ = ["UNSEEN", "EmbeddingTask", "Vectors", "check_vectors", "load_own_files", "read_labelled", "split_task"]

@@ -116,26 +116,35 @@ def split_task(
     val_fraction: float,
     seed: int,
     encoder: str,
+    test: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> EmbeddingTask:
     """Hold ``unseen`` classes out of training, take ``train_size`` class-balanced source rows and split the
-    target stratified into validation and test; the same arguments give the same task.
+    target stratified into validation and test (or take ``test`` as given); the same arguments give the
+    same task.
 
     Raises:
-        DataError: If a class has no source row or no target row, or a held-out class is unknown.
+        DataError: If a trained class has no source row, a class has no target row, or a held-out class
+            is unknown.
     """
     missing = [c for c in unseen if c not in class_names]
     if missing:
         raise DataError(f"{name}: held-out classes {missing} are not among the classes {list(class_names)}")
-    for role, (_, y) in (("source", source), ("target", target)):
-        empty = [class_names[c] for c in range(len(class_names)) if not bool((y == c).any())]
+    seen = [c for c, class_name in enumerate(class_names) if class_name not in unseen]
+    names = tuple(class_names[c] for c in seen)
+    for role, (_, y), classes in (("source", source, seen), ("target", target, range(len(class_names)))):
+        empty = [class_names[c] for c in classes if not bool((y == c).any())]
         if empty:
             raise DataError(f"{name}: class {empty[0]!r} has no {role} rows; every class needs examples in both")
-    seen = [c for c, class_name in enumerate(class_names) if class_name not in unseen]
     relabel = torch.full((len(class_names),), UNSEEN, dtype=torch.long)
     relabel[torch.tensor(seen)] = torch.arange(len(seen))
     generator = torch.Generator().manual_seed(seed)
     rows = _balanced(source[1], seen, train_size, generator)
     train = Vectors(source[0][rows], relabel[source[1][rows]])
+    if test is not None:
+        return EmbeddingTask(
+            name, names, tuple(unseen), train, Vectors(target[0], relabel[target[1]]),
+            Vectors(test[0], relabel[test[1]]), encoder,
+        )  # fmt: skip
     val_rows, test_rows = [], []
     for c in range(len(class_names)):
         rows = (target[1] == c).nonzero().flatten()
@@ -143,9 +152,8 @@ def split_task(
         cut = max(1, round(val_fraction * len(rows))) if len(rows) > 1 else len(rows)
         val_rows.append(rows[:cut])
         test_rows.append(rows[cut:])
-    val, test = (torch.cat(parts).sort().values for parts in (val_rows, test_rows))
-    names = tuple(class_names[c] for c in seen)
+    val_index, test_index = (torch.cat(parts).sort().values for parts in (val_rows, test_rows))
     return EmbeddingTask(
-        name, names, tuple(unseen), train, Vectors(target[0][val], relabel[target[1][val]]),
-        Vectors(target[0][test], relabel[target[1][test]]), encoder,
+        name, names, tuple(unseen), train, Vectors(target[0][val_index], relabel[target[1][val_index]]),
+        Vectors(target[0][test_index], relabel[target[1][test_index]]), encoder,
     )  # fmt: skip
