@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -43,12 +45,32 @@ def as_batch(x: torch.Tensor, y: torch.Tensor, num_classes: int | None = None) -
     return x, F.one_hot(y.long(), classes).to(x.dtype)
 
 
+def apply_steps(
+    batch: Batch,
+    kernels: Sequence[Callable[..., Batch]],
+    ranges: Sequence[tuple[float, float, bool]],
+    choices: Sequence[Sequence[tuple[int, float, float | None]]],
+    repeats: int,
+    generator: torch.Generator | None,
+) -> Batch:
+    """Per round, draw one choice of steps for the batch; run each step's kernel on the batch and keep its
+    result for each sample with the step's probability (a magnitude of None is drawn per step and batch)."""
+    for _ in range(repeats):
+        choice = choices[int(torch.randint(len(choices), (), generator=generator))]
+        for index, probability, magnitude in choice:
+            low, high, _ = ranges[index]
+            level = float(torch.rand((), generator=generator)) if magnitude is None else magnitude
+            changed = kernels[index](batch, low + level * (high - low), generator)
+            kept = (torch.rand(len(batch[0]), generator=generator) < probability)[:, None]
+            batch = torch.where(kept, changed[0], batch[0]), torch.where(kept, changed[1], batch[1])
+    return batch
+
+
 class BatchAugmentation:
     """Apply an embedding policy to whole batches.
 
-    Per round (the policy's structure says how many) one choice of steps is drawn for the batch; each
-    step's op runs on the batch and its result is kept for each sample independently with the step's
-    probability (a magnitude left open is drawn once per step and batch).
+    Per round (the policy's structure says how many) one choice of steps is drawn for the batch (see
+    :func:`apply_steps`).
 
     Example:
         >>> from autoaug.policy import OpSpec
@@ -68,17 +90,11 @@ class BatchAugmentation:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, num_classes: int | None = None) -> Batch:
         """Augment ``x`` [B, D] with labels ``y`` ([B] class indices or [B, C] soft labels)."""
-        batch = as_batch(x, y, num_classes)
-        compiled, generator = self.plan, self.generator
-        for _ in range(compiled.repeats):
-            choice = compiled.choices[int(torch.randint(len(compiled.choices), (), generator=generator))]
-            for index, probability, magnitude in choice:
-                low, high, _ = compiled.ranges[index]
-                level = float(torch.rand((), generator=generator)) if magnitude is None else magnitude
-                changed = compiled.ops[index].kernel(batch, low + level * (high - low), generator)
-                kept = (torch.rand(len(batch[0]), generator=generator) < probability)[:, None]
-                batch = torch.where(kept, changed[0], batch[0]), torch.where(kept, changed[1], batch[1])
-        return batch
+        compiled = self.plan
+        kernels = [op.kernel for op in compiled.ops]
+        return apply_steps(
+            as_batch(x, y, num_classes), kernels, compiled.ranges, compiled.choices, compiled.repeats, self.generator
+        )
 
     def __repr__(self) -> str:
         return f"BatchAugmentation({describe(self.policy)})"

@@ -16,6 +16,7 @@ from autoaug.modalities.embedding._baselines import baseline_policies
 from autoaug.modalities.embedding._head import Head, build_head, resolve_head, train_head
 from autoaug.modalities.embedding._preview import preview_embeddings
 from autoaug.modalities.embedding._reference import HeadReference, make_meter
+from autoaug.modalities.embedding._snippet import policy_to_snippet
 from autoaug.modalities.embedding.data import EmbeddingTask, Vectors, load_own_files
 from autoaug.ops.embedding import MODALITY
 from autoaug.policy import Policy
@@ -63,6 +64,10 @@ class EmbeddingModality(Modality):
 
     def build_augmentation(self, policy: Policy, generator: torch.Generator | None = None) -> BatchAugmentation:
         return BatchAugmentation(policy, generator)
+
+    def standalone_source(self, policy: Policy) -> str:
+        """``build_policy()`` with torch and numpy alone (see :func:`policy_to_snippet`)."""
+        return policy_to_snippet(policy)
 
     def preview_inputs(self, task: EmbeddingTask) -> Vectors:
         return Vectors(task.train.x[:PREVIEW_INPUTS], task.train.y[:PREVIEW_INPUTS])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -11,6 +12,7 @@ from autoaug import load_policy
 from autoaug.errors import DataError, PolicyError
 from autoaug.modalities import get_modality
 from autoaug.modalities.embedding import BatchAugmentation, baseline_policies
+from autoaug.modalities.embedding._snippet import policy_to_snippet
 from autoaug.policy import OpSpec, Policy, save_policy
 
 STEPS = (OpSpec("e_stitchup", 1.0, 0.5), OpSpec("gaussian_noise", 0.5, 0.3))
@@ -75,3 +77,15 @@ def test_a_policy_of_the_other_modality_is_refused_both_ways() -> None:
         get_modality("embedding").build_augmentation(image_policy)
     with pytest.raises(PolicyError, match="a policy for embedding data, not image data"):
         get_modality("image").build_augmentation(POLICY)
+
+
+@pytest.mark.parametrize("policy", [POLICY, *baseline_policies().values()], ids=lambda p: p.name or "policy")
+def test_the_standalone_snippet_replays_the_augmentation_draw_for_draw(policy: Policy) -> None:
+    source = policy_to_snippet(policy)
+    assert "autoaug" not in source.split('"""', 2)[2]
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)
+    x, y = torch.randn(32, 8), torch.nn.functional.one_hot(torch.arange(32) % 3, 3).float()
+    mine = namespace["build_policy"](torch.Generator().manual_seed(9))(x, y)
+    ours = BatchAugmentation(policy, torch.Generator().manual_seed(9))(x, y)
+    assert torch.equal(mine[0], ours[0]) and torch.equal(mine[1], ours[1])

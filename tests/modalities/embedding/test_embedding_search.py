@@ -14,6 +14,7 @@ from autoaug.cli import main
 from autoaug.modalities.embedding import BatchAugmentation, EmbeddingTask
 from autoaug.policy import read_policy
 from autoaug.records import find_search, trial_runs
+from synthetic import run_without_autoaug
 
 pytestmark = pytest.mark.slow
 
@@ -64,3 +65,8 @@ def test_the_exported_policy_augments_a_batch_of_embeddings(searched: tuple[str,
     assert isinstance(aug, BatchAugmentation)
     x_aug, y_soft = aug(torch.randn(8, 384), torch.arange(8) % 17, num_classes=17)
     assert x_aug.shape == (8, 384) and torch.allclose(y_soft.sum(dim=1), torch.ones(8))
+    run_without_autoaug(
+        exported.with_suffix(".py"),
+        "x, y = build_policy()(torch.randn(8, 384), torch.eye(17)[torch.arange(8)])\n"
+        "assert x.shape == (8, 384) and torch.allclose(y.sum(dim=1), torch.ones(8))\n",
+    )
