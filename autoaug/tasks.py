@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from autoaug.errors import ConfigError, did_you_mean
-from autoaug.vocabulary import DEFAULT_MODALITY
+from autoaug.vocabulary import DEFAULT_MODALITY, FILES_TASK
 
 __all__ = ["BuiltinTask", "TaskLoader", "get_task", "list_tasks", "register_task"]
 
@@ -36,6 +37,8 @@ class BuiltinTask:
             ``train_size``, ``val_fraction`` and ``seed`` (keyword arguments); the same arguments must give
             the same task.
         modality: The modality whose data it is.
+        defaults: Other settings (flat names, such as ``backbone`` or ``space``) used when the configuration
+            does not set them: what the task needs where the image defaults do not fit.
     """
 
     name: str
@@ -44,6 +47,7 @@ class BuiltinTask:
     train_size: int
     loader: TaskLoader
     modality: str = DEFAULT_MODALITY
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def load(self, image_size: int, train_size: int, val_fraction: float, seed: int) -> Any:
         """Builds the task's data with these settings."""
@@ -51,7 +55,13 @@ class BuiltinTask:
 
 
 def register_task(
-    name: str, *, description: str, epochs: int, train_size: int, modality: str = DEFAULT_MODALITY
+    name: str,
+    *,
+    description: str,
+    epochs: int,
+    train_size: int,
+    modality: str = DEFAULT_MODALITY,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Callable[[TaskLoader], TaskLoader]:
     """Register a loader as the task ``name``; use it as a decorator.
 
@@ -61,6 +71,7 @@ def register_task(
         epochs: Default fine-tuning epochs for the task.
         train_size: Default number of training inputs for the task.
         modality: The modality whose data the loader returns.
+        defaults: Other settings by flat name (``backbone``, ``space``, ...) the task uses unless configured.
 
     Returns:
         A decorator that registers the loader and returns it unchanged.
@@ -82,7 +93,7 @@ def register_task(
     def decorator(loader: TaskLoader) -> TaskLoader:
         if name in _TASKS:
             raise ConfigError(f"task {name!r} is already registered ({_TASKS[name].description}); choose another name")
-        _TASKS[name] = BuiltinTask(name, description, epochs, train_size, loader, modality)
+        _TASKS[name] = BuiltinTask(name, description, epochs, train_size, loader, modality, dict(defaults or {}))
         return loader
 
     return decorator
@@ -113,14 +124,29 @@ def _deferred(module: str, function: str) -> TaskLoader:
     return load
 
 
-# name, loader module and function, default epochs and train_size, description
+# name, modality, loader module and function, default epochs and train_size, description
 _BUILTIN_TASKS = (
-    ("digits", "autoaug.modalities.image.data._digits", "load_digits_task", 2, 2000,
+    ("digits", DEFAULT_MODALITY, "autoaug.modalities.image.data._digits", "load_digits_task", 2, 2000,
      "domain shift: MNIST scans (28 px) to scikit-learn's 8 px digits from another scanner"),
-    ("printed", "autoaug.modalities.image.data._printed", "load_printed_task", 8, 500,
+    ("printed", DEFAULT_MODALITY, "autoaug.modalities.image.data._printed", "load_printed_task", 8, 500,
      "sim-to-real: digits rendered from fonts to real handwritten MNIST digits"),
-    ("mnist-fewshot", "autoaug.modalities.image.data._fewshot", "load_mnist_fewshot_task", 24, 250,
+    ("mnist-fewshot", DEFAULT_MODALITY, "autoaug.modalities.image.data._fewshot", "load_mnist_fewshot_task", 24, 250,
      "few-shot, in-domain: 25 MNIST digits per class to train on, the rest of MNIST-5k to score"),
+    ("news", "embedding", "autoaug.modalities.embedding.data._news", "load_news_task", 20, 600,
+     "20 newsgroups posts through all-MiniLM-L6-v2: train split to test split, 3 groups held out"),
+    ("digits-embed", "embedding", "autoaug.modalities.embedding.data._digits", "load_digits_embed_task", 20, 1000,
+     "MNIST scans to scikit-learn's 8 px digits through frozen EfficientNet-Lite0, digits 8 and 9 held out"),
+    (FILES_TASK, "embedding", "autoaug.modalities.embedding.data._files", "load_files_task", 20, 100_000,
+     "your own vectors, texts or images (train_file, val_file; encoder for texts and images)"),
 )  # fmt: skip
-for _name, _module, _function, _epochs, _train_size, _description in _BUILTIN_TASKS:
-    register_task(_name, description=_description, epochs=_epochs, train_size=_train_size)(_deferred(_module, _function))
+_EMBEDDING_DEFAULTS = {
+    "backbone": "mlp",
+    "weights": "none",
+    "space": "embedding",
+    "baselines": ("none", "e_mixup", "e_stitchup", "soft_e_mixup", "soft_e_stitchup"),
+}
+for _name, _modality, _module, _function, _epochs, _train_size, _description in _BUILTIN_TASKS:
+    register_task(
+        _name, description=_description, epochs=_epochs, train_size=_train_size, modality=_modality,
+        defaults=_EMBEDDING_DEFAULTS if _modality == "embedding" else None,
+    )(_deferred(_module, _function))  # fmt: skip

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 DEFAULT_MODALITY = "image"
 """The modality of a policy file, a search space or a configuration that names none."""
+FILES_TASK = "files"
+"""The embedding task of the user's own files (``train_file``, ``val_file``, ...)."""
 
 # --- metric keys: what a trial reports every epoch and what its MLflow run records ---------------
 VAL_ACCURACY = "val_accuracy"

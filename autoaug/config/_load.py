@@ -12,7 +12,7 @@ from autoaug._yaml import read_yaml, validate
 from autoaug.config._model import SearchConfig, nest
 from autoaug.errors import ConfigError
 
-_PATHS = {"data": ("train_dir", "val_dir", "test_dir")}
+_PATHS = {"data": ("train_dir", "val_dir", "test_dir", "train_file", "val_file", "test_file")}
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from autoaug._yaml import FrozenModel
 from autoaug.config._recipe import Recipe
 from autoaug.errors import ConfigError
 from autoaug.tasks import get_task, list_tasks
-from autoaug.vocabulary import DEFAULT_MODALITY
+from autoaug.vocabulary import DEFAULT_MODALITY, FILES_TASK
 
 BUILTIN_TASKS = tuple(task.name for task in list_tasks(DEFAULT_MODALITY))
 """The built-in image tasks registered when this module was imported (``autoaug.tasks.list_tasks`` has them all)."""
@@ -95,6 +95,22 @@ class DataConfig(Settings):
         f"{_per_task('train_size')}",
     )
     val_fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of target images used for validation")
+    train_file: Path | None = Field(
+        None,
+        description=f"embedding task '{FILES_TASK}': training vectors (.npz with x and y, .npy with a .labels.npy "
+        "beside it, .parquet with a label column), a text table (.csv/.tsv with text and label columns) or an "
+        "image folder <dir>/<class>/*",
+    )
+    val_file: Path | None = Field(None, description=f"embedding task '{FILES_TASK}': clean target data, same forms")
+    test_file: Path | None = Field(None, description=f"embedding task '{FILES_TASK}': held-out target data "
+                                   "(default: split off val_file)")  # fmt: skip
+    encoder: str | None = Field(
+        None, description=f"embedding task '{FILES_TASK}' with texts or images: a sentence-transformers model or a "
+        "timm backbone"
+    )  # fmt: skip
+    held_out: tuple[str, ...] = Field(
+        (), description=f"embedding task '{FILES_TASK}': classes kept out of training, for the unseen-class measure"
+    )
 
     @pydantic.field_validator("task")
     @classmethod
@@ -128,6 +144,10 @@ class DataConfig(Settings):
             raise ValueError("task 'folders' needs train_dir and val_dir (image folders <dir>/<class>/*.png)")
         if self.task != FOLDERS and self.train_dir is not None:
             raise ValueError(f"train_dir is only used with task 'folders' (task is {self.task!r})")
+        if self.task == FILES_TASK and (self.train_file is None or self.val_file is None):
+            raise ValueError(f"task '{FILES_TASK}' needs train_file and val_file (vectors, a text table or image folders)")
+        if self.task != FILES_TASK and self.train_file is not None:
+            raise ValueError(f"train_file is only used with the embedding task '{FILES_TASK}' (task is {self.task!r})")
         return self
 
 
@@ -287,7 +307,7 @@ class SearchConfig(Settings):
     @pydantic.model_validator(mode="before")
     @classmethod
     def _groups_and_task_defaults(cls, data: Any) -> Any:
-        """Nests flat settings and fills the :data:`TASK_DEFAULTS` not given from the built-in task."""
+        """Nests flat settings and fills the :data:`TASK_DEFAULTS` and the task's other defaults not given."""
         if not isinstance(data, dict):
             return data
         data = nest(data)
@@ -300,6 +320,10 @@ class SearchConfig(Settings):
             return data  # 'folders' takes the field defaults; an unknown name is reported by DataConfig
         data["data"] = {"train_size": task.train_size, **groups["data"]}
         data["training"] = {"epochs": task.epochs, **groups["training"]}
+        for key, value in task.defaults.items():
+            group = SETTING_GROUP[key]
+            if isinstance(data.get(group, {}), dict):
+                data[group] = {key: value, **data.get(group, {})}
         return data
 
     @pydantic.field_validator("name")

@@ -11,7 +11,17 @@ Example:
 
 from __future__ import annotations
 
-from autoaug.modalities._base import SHORTLIST, Backbone, EpochResult, Modality, OnEpoch, Reference, Task, TargetMatch
+from autoaug.modalities._base import (
+    SHORTLIST,
+    Backbone,
+    EpochResult,
+    Modality,
+    OnEpoch,
+    Reference,
+    TargetMatch,
+    Task,
+    check_policy_modality,
+)
 from autoaug.modalities._fine_tune import fine_tune_once
 from autoaug.modalities._registry import get_modality, list_modalities, register_modality
 
@@ -24,6 +34,7 @@ __all__ = [
     "Reference",
     "TargetMatch",
     "Task",
+    "check_policy_modality",
     "fine_tune_once",
     "get_modality",
     "list_modalities",

@@ -12,8 +12,22 @@ from typing import Any, ClassVar, Protocol
 from PIL import Image
 
 from autoaug.config import DataConfig, ModelConfig, Recipe
-from autoaug.errors import ConfigError
+from autoaug.errors import ConfigError, PolicyError
 from autoaug.policy import OpSpec, Policy
+
+
+def check_policy_modality(policy: Policy, modality: str) -> Policy:
+    """``policy``, if it is a policy for ``modality`` data.
+
+    Raises:
+        PolicyError: If it is for another modality, saying which and what builds it.
+    """
+    if policy.modality != modality:
+        raise PolicyError(
+            f"modality: this is a policy for {policy.modality} data, not {modality} data; "
+            f"autoaug.load_policy builds the {policy.modality} augmentation it describes"
+        )
+    return policy
 
 
 @dataclass(frozen=True)

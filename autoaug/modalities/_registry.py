@@ -11,7 +11,7 @@ from autoaug.modalities._base import Modality
 
 _MODALITIES: dict[str, Modality] = {}
 # Built-in modalities, registered when their module is first imported.
-_BUILTIN = {"image": "autoaug.modalities.image"}
+_BUILTIN = {"embedding": "autoaug.modalities.embedding", "image": "autoaug.modalities.image"}
 
 ModalityClass = type[Modality]
 
@@ -70,6 +70,6 @@ def list_modalities(pattern: str = "*") -> list[str]:
 
     Example:
         >>> list_modalities()
-        ['image']
+        ['embedding', 'image']
     """
     return sorted(name for name in {*_BUILTIN, *_MODALITIES} if fnmatch.fnmatchcase(name, pattern))

@@ -12,7 +12,7 @@ Example:
 
 from __future__ import annotations
 
-from autoaug.ops import image  # noqa: F401  (registers the image ops)
+from autoaug.ops import embedding, image  # noqa: F401  (registers the image and embedding ops)
 from autoaug.ops._registry import Op, check_op_name, get_op, list_ops, register_op
 from autoaug.ops._stock import StockTransform, get_stock_transform, register_stock_transform
 

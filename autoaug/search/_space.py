@@ -16,8 +16,8 @@ A space names a policy *structure* and the ops and ranges the sampler may use::
   slots; one sub-policy is drawn per image (AutoAugment).
 * ``rand``: RandAugment over the listed ops; searches N in ``num_ops`` and the shared magnitude M.
 * ``trivial``: TrivialAugment; searches which of the listed ops stay in the pool.
-* ``stacked``: a free baseline from ``bases`` (``none``, ``trivial_augment_wide``, ``rand_augment``,
-  ``auto_augment``) followed by ``extra_ops`` searched (op, probability, magnitude) steps. With no
+* ``stacked``: a free baseline of the modality from ``bases`` (images: ``none``, ``trivial_augment_wide``,
+  ``rand_augment``, ``auto_augment``) followed by ``extra_ops`` searched (op, probability, magnitude) steps. With no
   extra step the policy *is* the baseline, so every baseline is a point of the space (the search
   starts from them) and mild policies are as easy to draw as heavy ones.
 """
@@ -249,6 +249,8 @@ def stack(baseline: Policy, steps: tuple[OpSpec, ...]) -> Policy:
     modality = baseline.modality
     if baseline.structure == "none":
         return Policy("subpolicies", sub_policies=(steps,), modality=modality)
+    if baseline.structure == "subpolicies":  # each of its sub-policies, then the steps
+        return Policy("subpolicies", sub_policies=tuple(sub + steps for sub in baseline.sub_policies), modality=modality)
     return Policy(
         "stacked", transform=baseline.transform, kwargs=baseline.kwargs, sub_policies=(steps,), modality=modality
     )

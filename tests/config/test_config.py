@@ -53,7 +53,7 @@ def test_task_defaults_give_way_to_the_file_and_flags(tmp_path: Path) -> None:
 
 def test_unknown_task_names_the_close_and_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"task: .*unknown task 'mnist-fewshop' \(did you mean 'mnist-fewshot'\?\); "
-                       r"built-in tasks: digits, printed, mnist-fewshot; or 'folders'"):
+                       r"built-in tasks: digits, printed, mnist-fewshot, news, digits-embed, files; or 'folders'"):
         load_config(overrides={"task": "mnist-fewshop"})
 
 
@@ -143,7 +143,7 @@ def test_the_recipe_and_the_resources_come_from_the_settings() -> None:
 
 def test_an_unknown_modality_is_named_with_the_known_ones() -> None:
     with pytest.raises(ConfigError, match=r"data.modality: .*unknown modality 'audio': expected one with registered "
-                       r"tasks \(image\)"):
+                       r"tasks \(embedding, image\)"):
         load_config(overrides={"modality": "audio"})
 
 

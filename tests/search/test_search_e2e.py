@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
@@ -28,6 +26,7 @@ from autoaug.vocabulary import (
     TAG_ROLE,
     TAG_VERDICT,
 )
+from synthetic import run_without_autoaug
 
 pytestmark = pytest.mark.slow
 
@@ -142,13 +141,11 @@ def test_export_writes_a_policy_that_loads_and_a_torchvision_only_snippet(finish
     assert transform(image).size == (32, 32)
     tensor = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
     assert transform(tensor).shape == (3, 32, 32)
-    script = (
-        "import sys, torch\nsys.modules['autoaug'] = None\n"
-        f"exec(open({str(output.with_suffix('.py'))!r}).read())\n"
+    run_without_autoaug(
+        output.with_suffix(".py"),
         "out = build_policy()(torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8))\n"
-        "assert out.shape == (3, 32, 32) and out.dtype == torch.uint8\n"
+        "assert out.shape == (3, 32, 32) and out.dtype == torch.uint8\n",
     )
-    subprocess.run([sys.executable, "-c", script], check=True)
 
 
 def test_a_stacked_space_search_starts_from_the_baselines_and_optuna_agrees_with_mlflow(

@@ -9,7 +9,7 @@ import PIL.Image
 import torch
 
 from autoaug.config import FOLDERS, DataConfig, ModelConfig, Recipe
-from autoaug.modalities._base import EpochResult, Modality, OnEpoch, TargetMatch
+from autoaug.modalities._base import EpochResult, Modality, OnEpoch, TargetMatch, check_policy_modality
 from autoaug.modalities._registry import register_modality
 from autoaug.modalities.image import _reference, _target_match
 from autoaug.modalities.image._backbone import PretrainedWeights, build_model, resolve_weights
@@ -71,7 +71,7 @@ class ImageModality(Modality):
 
     def build_augmentation(self, policy: Policy, generator: torch.Generator | None = None) -> PolicyTransform:
         """A torchvision v2 transform of uint8 images (PIL, [C, H, W] or [B, C, H, W], a draw per image)."""
-        return PolicyTransform(policy, generator)
+        return PolicyTransform(check_policy_modality(policy, self.name), generator)
 
     def standalone_source(self, policy: Policy) -> str:
         """``build_policy()`` with torch and torchvision alone (see :func:`policy_to_snippet`)."""

@@ -10,10 +10,10 @@ from autoaug.modalities.image.data._imageset import TransferTask, check_positive
 from autoaug.modalities.image.data._mnist import DIGIT_CLASSES, gray_image_set, load_mnist_5k
 from autoaug.modalities.image.data._split import balanced_subset, stratified_split
 
-__all__ = ["load_digits_task"]
+__all__ = ["load_digits_task", "load_sklearn_digits"]
 
 
-def _load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
+def load_sklearn_digits() -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -53,7 +53,7 @@ def load_digits_task(
     source_images, source_labels = load_mnist_5k()
     if train_size > len(source_labels):
         raise DataError(f"train_size must be at most {len(source_labels)} (MNIST-5k), got {train_size}")
-    target_images, target_labels = _load_sklearn_digits()
+    target_images, target_labels = load_sklearn_digits()
     target = gray_image_set(target_images, target_labels, image_size)
     val_idx, test_idx = stratified_split(target.labels, val_fraction, DIGIT_CLASSES, seed, source="scikit-learn digits")
     keep = balanced_subset(torch.from_numpy(source_labels).long(), train_size, len(DIGIT_CLASSES), seed)
