@@ -45,14 +45,15 @@ def build_policy(generator: torch.Generator | None = None) -> Callable[[torch.Te
 
 
 def _module_code(module: ModuleType) -> str:
-    """The module's top-level statements without its docstring, its imports and the ops' registration."""
+    """The module's top-level statements without its docstring, its imports (the lazy torch among them)
+    and the ops' registration."""
     source = inspect.getsource(module)
     lines = source.splitlines()
     parts = []
     for node in ast.parse(source).body:
         if isinstance(node, (ast.Import, ast.ImportFrom)) or (
             isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-        ):
+        ) or (isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
             continue
         parts.append("\n".join(lines[node.lineno - 1 : node.end_lineno]))  # a def's lineno skips its decorators
     return "\n\n\n".join(parts)

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
-Batch = tuple[torch.Tensor, torch.Tensor]
+import numpy as np
+
+from autoaug.ops._lazy import lazy_import
+
+if TYPE_CHECKING:
+    import torch
+else:  # imported when a kernel first runs: listing the ops needs no torch
+    torch = lazy_import("torch")
+
+Batch = tuple["torch.Tensor", "torch.Tensor"]
 """Embeddings ``x`` [B, D] (float) and soft labels ``y`` [B, C] whose rows sum to 1."""
 
 

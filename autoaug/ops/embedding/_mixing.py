@@ -8,10 +8,16 @@ and :func:`stitch`, take the partner and the weights, so a draw can be replayed.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
+from autoaug.ops._lazy import lazy_import
 from autoaug.ops._registry import register_op
 from autoaug.ops.embedding._batch import Batch, beta_weights, partners, smooth
+
+if TYPE_CHECKING:
+    import torch
+else:  # imported when a kernel first runs: listing the ops needs no torch
+    torch = lazy_import("torch")
 
 MODALITY = "embedding"
 SOFTENING = 0.1

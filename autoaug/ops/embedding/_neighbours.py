@@ -7,11 +7,17 @@ class in the batch stays as it is.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
+from autoaug.ops._lazy import lazy_import
 from autoaug.ops._registry import register_op
 from autoaug.ops.embedding._batch import Batch
 from autoaug.ops.embedding._mixing import MODALITY
+
+if TYPE_CHECKING:
+    import torch
+else:  # imported when a kernel first runs: listing the ops needs no torch
+    torch = lazy_import("torch")
 
 
 def class_neighbours(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

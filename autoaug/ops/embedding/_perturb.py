@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
+from autoaug.ops._lazy import lazy_import
 from autoaug.ops._registry import register_op
 from autoaug.ops.embedding._batch import Batch
 from autoaug.ops.embedding._mixing import MODALITY
+
+if TYPE_CHECKING:
+    import torch
+else:  # imported when a kernel first runs: listing the ops needs no torch
+    torch = lazy_import("torch")
 
 
 @register_op("gaussian_noise", modality=MODALITY, high=1.0, description="noise std as a share of each feature's std")
