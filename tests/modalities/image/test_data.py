@@ -199,13 +199,13 @@ def test_builtin_tasks_load_offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    for task in list_tasks():
+    for task in list_tasks("image"):
         loaded = task.load(image_size=8, train_size=20, val_fraction=0.5, seed=0)
         assert loaded.name == task.name and len(loaded.train) == 20
 
 
 def test_task_registry_lists_the_builtin_tasks_with_their_defaults() -> None:
-    defaults = {task.name: (task.epochs, task.train_size) for task in list_tasks()}
+    defaults = {task.name: (task.epochs, task.train_size) for task in list_tasks("image")}
     assert defaults == {"digits": (2, 2000), "printed": (8, 500), "mnist-fewshot": (24, 250)}
     assert all(task.description for task in list_tasks())
     assert _equal_tasks(get_task("digits").load(16, 300, 0.5, 0), load_digits_task(image_size=16, train_size=300))
