@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 
@@ -22,10 +23,11 @@ def tracking_uri(tmp_path: os.PathLike) -> str:
 
 @pytest.fixture(scope="module")
 def ray_runtime() -> Iterator[None]:
-    """A local Ray runtime of 2 CPUs in a temp dir of its own, for the tests of one module."""
+    """A local Ray runtime of 2 CPUs in a temp dir of its own, removed afterwards, for the tests of one module."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
-             _temp_dir=tempfile.mkdtemp(prefix="aa-ray-", dir="/tmp"))
+    temp_dir = tempfile.mkdtemp(prefix="aa-ray-", dir="/tmp")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING, _temp_dir=temp_dir)
     yield
     ray.shutdown()
+    shutil.rmtree(temp_dir, ignore_errors=True)
