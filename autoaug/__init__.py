@@ -4,14 +4,21 @@ The layers, from the top: ``cli``, ``api`` (the Python API), ``search`` (Ray and
 ``records`` (MLflow), ``modalities`` (the only tensor code the search runs, behind one interface), ``results``,
 ``config``, ``policy`` and ``ops``; see ARCHITECTURE.md.
 
+The Python API (``autoaug.search``, ``trials``, ``export``, ``evaluate``, ``load_policy``) is ``autoaug.api``'s.
+``autoaug.search`` and ``autoaug.evaluate`` name its functions even though subpackages have those names too:
+reach the subpackages with ``from autoaug.search import ...`` (``import autoaug.search as ...`` gives the function).
+
 Example:
-    >>> from autoaug import load_policy
-    >>> transform = load_policy("best_policy.json")  # doctest: +SKIP
+    >>> import autoaug
+    >>> result = autoaug.search(task="digits", trials=4, train_size=200, epochs=1)  # doctest: +SKIP
+    >>> transform = autoaug.load_policy(autoaug.export(result, pick="knee").path)  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -19,6 +26,12 @@ __version__ = "0.1.0"
 # Public names and the module that defines each; imported on first use so that the command line
 # answers `--help` without loading torch.
 _EXPORTS = {
+    "search": "autoaug.api",
+    "trials": "autoaug.api",
+    "export": "autoaug.api",
+    "evaluate": "autoaug.api",
+    "SearchResult": "autoaug.api",
+    "ExportedPolicy": "autoaug.api",
     "load_policy": "autoaug.api",
     "get_modality": "autoaug.modalities",
     "list_modalities": "autoaug.modalities",
@@ -39,3 +52,18 @@ def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
         raise AttributeError(f"module 'autoaug' has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+class _Package(types.ModuleType):
+    """The ``autoaug`` module: importing its subpackages ``search`` and ``evaluate`` leaves those names to the API."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # The import system binds each imported subpackage as an attribute of its parent; for a name the API
+        # exports, that binding is skipped so that the name keeps resolving to the API function (sys.modules,
+        # which every `from autoaug.<name> import ...` reads, still holds the subpackage).
+        if name in _EXPORTS and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -21,7 +21,7 @@ from autoaug.evaluate._repeats import repeat_fine_tunes
 from autoaug.modalities import Backbone, Modality, Task, get_modality
 from autoaug.policy import Policy, describe, read_policy
 from autoaug.records import EvaluationTracker, PolicySource, check_store
-from autoaug.results import SeedResult, check_seeds, summarise
+from autoaug.results import Comparison, PolicyStats, SeedResult, check_seeds, summarise
 
 __all__ = ["EvaluationOutcome", "PreparedEvaluation", "prepare_evaluation", "run_evaluation"]
 
@@ -53,11 +53,21 @@ class PreparedEvaluation:
 
 @dataclass(frozen=True)
 class EvaluationOutcome:
-    """What a finished evaluation printed, wrote and recorded."""
+    """What a finished evaluation printed, wrote and recorded.
+
+    Attributes:
+        table: The terminal table of held-out test accuracy, mean ± std, and each policy's gaps.
+        record: What the JSON file holds: every fine-tune, the summaries, the comparisons, the recipe.
+        run_id: The evaluation's MLflow run.
+        stats: Each policy's test accuracy over the seeds (mean, std), evaluated policies first.
+        comparisons: Each evaluated policy against each baseline.
+    """
 
     table: str
     record: dict[str, Any]
     run_id: str
+    stats: tuple[PolicyStats, ...]
+    comparisons: tuple[Comparison, ...]
 
 
 def _label_policies(paths: Sequence[Path], taken: Iterable[str]) -> dict[str, Path]:
@@ -198,4 +208,4 @@ def run_evaluation(
     title = f"{prepared.task.name}: held-out target test accuracy, mean ± std over {len(seeds)} seeds"
     report.plot(stats, list(prepared.evaluated), plot, title)
     tracker.finish(stats, compared, table, record_json, plot)
-    return EvaluationOutcome(table, record, tracker.run_id)
+    return EvaluationOutcome(table, record, tracker.run_id, tuple(stats), tuple(compared))

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 from autoaug.results._rows import TABLE_METRICS, TrialRow, best_row, format_table, rank_rows, rows_to_csv, rows_to_json
 from autoaug.results._selection import PairedGap, Selection, paired_gap, select
-from autoaug.results._statistics import Comparison, PolicyStats, SeedResult, check_seeds, compare, summarise
+from autoaug.results._statistics import (
+    DEFAULT_REPEATS,
+    Comparison,
+    PolicyStats,
+    SeedResult,
+    check_seeds,
+    compare,
+    evaluation_seeds,
+    summarise,
+)
 from autoaug.results._tradeoff import FRONT_MEASURES, PICKS, Choice, candidates, choose, knee, measured, pareto_front
 
 __all__ = [
+    "DEFAULT_REPEATS",
     "FRONT_MEASURES",
     "PICKS",
     "TABLE_METRICS",
@@ -27,6 +37,7 @@ __all__ = [
     "check_seeds",
     "choose",
     "compare",
+    "evaluation_seeds",
     "format_table",
     "knee",
     "measured",

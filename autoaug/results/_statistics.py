@@ -12,7 +12,19 @@ from collections.abc import Sequence
 
 from autoaug.errors import ConfigError
 
-__all__ = ["Comparison", "PolicyStats", "SeedResult", "check_seeds", "compare", "summarise"]
+__all__ = [
+    "DEFAULT_REPEATS",
+    "Comparison",
+    "PolicyStats",
+    "SeedResult",
+    "check_seeds",
+    "compare",
+    "evaluation_seeds",
+    "summarise",
+]
+
+DEFAULT_REPEATS = 3
+"""Seeds an evaluation takes by default: the ones after the search's."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +103,22 @@ def check_seeds(seeds: Sequence[int]) -> tuple[int, ...]:
     if min(seeds) < 0:
         raise ConfigError(f"seeds: must be >= 0, got {list(seeds)}")
     return seeds
+
+
+def evaluation_seeds(seeds: Sequence[int] | None, repeats: int | None, search_seed: int) -> tuple[int, ...]:
+    """The seeds an evaluation fine-tunes with: ``seeds``, else the ``repeats`` (default 3) seeds after ``search_seed``.
+
+    The search trained every trial with ``search_seed`` and picked its best policy at that seed, so by
+    default the evaluation leaves it out.
+
+    Example:
+        >>> evaluation_seeds(None, None, 0), evaluation_seeds(None, 2, 7), evaluation_seeds([0, 4], None, 0)
+        ((1, 2, 3), (8, 9), (0, 4))
+    """
+    if seeds:
+        return tuple(seeds)
+    count = DEFAULT_REPEATS if repeats is None else repeats
+    return tuple(range(search_seed + 1, search_seed + 1 + count))
 
 
 def summarise(results: Sequence[SeedResult]) -> list[PolicyStats]:
