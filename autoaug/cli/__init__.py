@@ -5,8 +5,8 @@ Importing it loads neither torch nor Ray: a command's work is imported when it r
 
 from __future__ import annotations
 
-from autoaug.cli._args import config_overrides, evaluation_seeds
+from autoaug.cli._args import config_overrides
 from autoaug.cli._main import main
 from autoaug.cli._parser import COMMAND_GROUPS, build_parser
 
-__all__ = ["COMMAND_GROUPS", "build_parser", "config_overrides", "evaluation_seeds", "main"]
+__all__ = ["COMMAND_GROUPS", "build_parser", "config_overrides", "main"]

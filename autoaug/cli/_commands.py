@@ -3,53 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from typing import Any
 
-from autoaug.cli._args import config_overrides, evaluation_seeds
+from autoaug import api
+from autoaug.cli._args import config_overrides
 from autoaug.cli._report import final_report
-from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri, load_config
-from autoaug.errors import ConfigError
-from autoaug.evaluate import prepare_evaluation, run_evaluation
+from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri
 from autoaug.modalities import get_modality
-from autoaug.policy import PolicyMetadata, describe, read_policy, save_policy
-from autoaug.records import (
-    existing_store_client,
-    find_search,
-    load_trial_rows,
-    read_trial_policy,
-    save_search_plots,
-    serve_ui,
-)
-from autoaug.results import TrialRow, candidates, choose, format_table, rows_to_csv, rows_to_json
-from autoaug.search import (
-    prepare_search,
-    recorded_config,
-    run_search,
-    serve_dashboard,
-    stored_studies,
-    study_storage_url,
-)
-from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
+from autoaug.policy import describe, read_policy
+from autoaug.records import existing_store_client, find_search, load_trial_rows, save_search_plots, serve_ui
+from autoaug.results import candidates, format_table, rows_to_csv, rows_to_json
+from autoaug.search import serve_dashboard, stored_studies, study_storage_url
 
 
 def search(args: argparse.Namespace) -> int:
     """Validate everything, run (or resume) the search, print the ranked table and the next steps."""
-    if args.resume and args.config:
-        raise ConfigError("--resume continues a search with its recorded settings; leave --config out")
-    if args.resume:
-        config = recorded_config(args.resume, config_overrides(args))
-    else:
-        config = load_config(args.config, config_overrides(args))
-    prepared = prepare_search(config)
-    outcome = run_search(prepared, resume=bool(args.resume))
-    print(final_report(outcome))
-    if not outcome.finished:
+    result = api.search(args.config, resume=args.resume, **config_overrides(args))
+    print(final_report(result))
+    if not result.finished:
+        assert result.config is not None  # set on every result a search returns
         print(f"\nThe search stopped before its last trial ended. Continue it with:\n"
-              f"  autoaug search --resume {outcome.name}{_location_flags(config)}", file=sys.stderr)
+              f"  autoaug search --resume {result.name}{_location_flags(result.config)}", file=sys.stderr)
         return 130
-    return 0 if outcome.best is not None else 1
+    return 0 if result.best is not None else 1
 
 
 def _location_flags(config: SearchConfig) -> str:
@@ -65,15 +42,14 @@ def _client(args: argparse.Namespace) -> Any:
 
 def trials(args: argparse.Namespace) -> int:
     """Print the ranked trials of a search as a table, JSON or CSV."""
-    client = _client(args)
-    parent = find_search(client, args.experiment, args.name)
-    rows = load_trial_rows(client, parent)
+    result = api.trials(args.name, args.tracking_uri, args.experiment)
+    rows = list(result.rows)
     if args.format == "json":
         print(rows_to_json(rows))
     elif args.format == "csv":
         print(rows_to_csv(rows), end="")
     else:
-        print(f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials")
+        print(f"search {result.name!r} ({result.status}), {len(rows)} trials")
         print(format_table(rows, None if args.all else 20))
     return 0
 
@@ -81,55 +57,20 @@ def trials(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     """Write the picked policy of a search (with its scores) as JSON and, where its modality has one, as
     standalone source (a torchvision-only snippet for images)."""
-    client = _client(args)
-    parent = find_search(client, args.experiment, args.name)
-    search_name = parent.info.run_name
-    tags = parent.data.tags
-    confirmed = (tags[TAG_PICK_RUN], tags.get(TAG_VERDICT, "")) if TAG_PICK_RUN in tags else None
-    choice = choose(load_trial_rows(client, parent), args.pick, search_name, confirmed)
-    row = choice.row
-    metadata = _export_metadata(row, search_name, args.pick, tags, parent.data.metrics)
-    policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
-    snippet_path = args.output.with_suffix(".py")
-    source = get_modality(policy.modality).standalone_source(policy)
-    try:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        save_policy(policy, args.output)
-        if source is not None:
-            snippet_path.write_text(source, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {args.output} or {snippet_path} ({exc.strerror}): choose another -o") from None
-    scores = "  ".join(f"{name} {value:.3f}" for name, value in metadata.scores().items())
-    print(f"search {search_name!r}, pick {args.pick}: trial {row.name} ({choice.reason})")
+    exported = api.export(args.name, args.output, args.pick, args.tracking_uri, args.experiment)
+    policy, choice = exported.policy, exported.choice
+    assert policy.metadata is not None  # export writes the trial's scores
+    scores = "  ".join(f"{name} {value:.3f}" for name, value in policy.metadata.scores().items())
+    print(f"search {exported.search!r}, pick {args.pick}: trial {choice.row.name} ({choice.reason})")
     print(f"  {scores}")
-    if metadata.verdict:
-        print(f"  confirmation: {metadata.verdict}")
+    if policy.metadata.verdict:
+        print(f"  confirmation: {policy.metadata.verdict}")
     print(f"  {describe(policy)}")
-    snippet = f"and {snippet_path} (standalone: needs no autoaug)"
-    if source is None:
+    snippet = f"and {exported.snippet} (standalone: needs no autoaug)"
+    if exported.snippet is None:
         snippet = f"({policy.modality} has no standalone source)"
-    print(f"wrote {args.output} (load with autoaug.load_policy) {snippet}")
+    print(f"wrote {exported.path} (load with autoaug.load_policy) {snippet}")
     return 0
-
-
-def _export_metadata(
-    row: TrialRow, search: str, pick: str, parent_tags: dict[str, str], parent_metrics: dict[str, float]
-) -> PolicyMetadata:
-    """The exported trial's scores and, after a confirmation stage, its paired gap to the best baseline.
-
-    A baseline pick has no gap of its own (it is the best baseline); its file still names the seeds' count.
-    """
-    texts = {"search": search, "trial": row.name, "run_id": row.run_id, "pick": pick}
-    if TAG_VERDICT not in parent_tags:
-        return PolicyMetadata.from_scores(row.metrics, **texts)
-    gap = {f"gap_{key}": row.metrics[f"confirm_gap_{key}"] for key in ("mean", "std", "ci_low", "ci_high")
-           if f"confirm_gap_{key}" in row.metrics}
-    seeds = row.metrics.get("confirm_gap_n", parent_metrics.get("confirm_seeds"))
-    metadata = PolicyMetadata.from_scores(
-        row.metrics, **texts, best_baseline=parent_tags.get(TAG_BEST_BASELINE, ""),
-        verdict=parent_tags[TAG_VERDICT] if pick == "best" else "",
-    )
-    return dataclasses.replace(metadata, confirm_seeds=int(seeds) if seeds else None, **gap)
 
 
 def plots(args: argparse.Namespace) -> int:
@@ -146,13 +87,12 @@ def plots(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     """Fine-tune under the policies and the baselines over several seeds; report held-out test accuracy."""
-    config = load_config(args.config, config_overrides(args))
-    baselines = list(get_modality(config.data.modality).baselines()) if args.baselines is None else args.baselines
-    prepared = prepare_evaluation(config, args.policies, baselines, evaluation_seeds(args, config.training.seed))
-    outcome = run_evaluation(prepared, args.output_json, args.plot)
+    # --baselines, when given, is among the configuration flags: it reaches evaluate's own argument of that name.
+    outcome = api.evaluate(args.policies, seeds=args.seeds, repeats=args.repeats, config=args.config,
+                           output_json=args.output_json, plot=args.plot, **config_overrides(args))
     print("\n" + outcome.table)
     print(f"\nwrote {args.output_json} and {args.plot}; MLflow run {outcome.run_id} "
-          f"in experiment {config.store.experiment!r} (autoaug ui)")
+          f"in experiment {outcome.record['mlflow']['experiment']!r} (autoaug ui)")
     return 0
 
 

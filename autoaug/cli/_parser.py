@@ -12,9 +12,8 @@ from pathlib import Path
 from pydantic.fields import FieldInfo
 
 from autoaug import __version__
-from autoaug.cli._args import DEFAULT_REPEATS
 from autoaug.config import FINE_TUNE_GROUPS, GROUPS, TASK_DEFAULTS, DataConfig, SearchConfig, StoreConfig, check_name
-from autoaug.results import PICKS
+from autoaug.results import DEFAULT_REPEATS, PICKS
 
 DEFAULT_EXPERIMENT = StoreConfig.model_fields["experiment"].default
 _TRACKING_URI_HELP = StoreConfig.model_fields["tracking_uri"].description

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from autoaug.api import SearchResult
 from autoaug.results import Selection, TrialRow, best_row, format_table
-from autoaug.search import SearchOutcome
 from autoaug.vocabulary import TEST_ACCURACY
 
 
@@ -12,14 +12,15 @@ def _test_accuracy(row: TrialRow | None) -> str:
     return f"{value:.3f}" if value is not None else "-"
 
 
-def final_report(outcome: SearchOutcome) -> str:
+def final_report(result: SearchResult) -> str:
     """The summary printed at the end of ``autoaug search``."""
-    lines = ["", f"Trials of {outcome.name!r}, ranked by target-validation accuracy:", format_table(outcome.rows, 15)]
-    if outcome.best is None:
+    rows = list(result.rows)
+    lines = ["", f"Trials of {result.name!r}, ranked by target-validation accuracy:", format_table(rows, 15)]
+    if result.best is None:
         lines.append("\nNo trial completed: see the failure reasons above and in the MLflow UI.")
         return "\n".join(lines)
-    best = outcome.best
-    chosen = "Exported policy (confirmed on fresh seeds)" if outcome.selection else "Best policy"
+    best = result.best
+    chosen = "Exported policy (confirmed on fresh seeds)" if result.selection else "Best policy"
     lines += [
         "",
         f"{chosen}: {best.name}  val_accuracy {best.score:.3f}  held-out test accuracy {_test_accuracy(best)}",
@@ -27,14 +28,14 @@ def final_report(outcome: SearchOutcome) -> str:
         "",
         "Held-out target test accuracy (reported only; trials are ranked on validation):",
     ]
-    baselines = [row for row in outcome.rows if row.baseline]
+    baselines = [row for row in rows if row.baseline]
     for row in [best, *[b for b in baselines if b is not best]]:
         label = f"baseline {row.baseline}" if row.baseline else f"best searched ({row.name})"
         lines.append(f"  {label:<40} {_test_accuracy(row)}")
-    searched = best_row(outcome.rows, searched_only=True)
+    searched = best_row(rows, searched_only=True)
     top_baseline = best_row(baselines)
-    if outcome.selection is not None:
-        lines += ["", *confirmation_lines(outcome.selection)]
+    if result.selection is not None:
+        lines += ["", *confirmation_lines(result.selection)]
     elif searched and top_baseline:
         gap = searched.score - top_baseline.score
         verdict = "beat" if gap > 0 else "did not beat"
@@ -42,18 +43,18 @@ def final_report(outcome: SearchOutcome) -> str:
             f"  The best searched policy {verdict} the best baseline ({top_baseline.baseline}) on validation "
             f"by {gap:+.3f}."
         )
-    failed = sum(row.outcome == "failed" for row in outcome.rows)
+    failed = sum(row.outcome == "failed" for row in rows)
     if failed:
         lines.append(f"  {failed} trial(s) failed; their reasons are in the table and in MLflow.")
     next_steps = [
         ("autoaug ui", "parent and trial runs at http://127.0.0.1:5000"),
-        (f"autoaug trials --name {outcome.name}", "every trial, ranked"),
-        (f"autoaug plots --name {outcome.name}", "relevance vs diversity, accuracy per trial, best samples"),
-        (f"autoaug export --name {outcome.name}", "best_policy.json + best_policy.py (--pick knee: a trade-off)"),
+        (f"autoaug trials --name {result.name}", "every trial, ranked"),
+        (f"autoaug plots --name {result.name}", "relevance vs diversity, accuracy per trial, best samples"),
+        (f"autoaug export --name {result.name}", "best_policy.json + best_policy.py (--pick knee: a trade-off)"),
         ("autoaug evaluate best_policy.json", "prove it against the baselines over 3 more seeds"),
     ]
     width = max(len(command) for command, _ in next_steps)
-    lines += ["", f"Finished in {outcome.seconds / 60:.1f} min. Next:"]
+    lines += ["", f"Finished in {(result.seconds or 0.0) / 60:.1f} min. Next:"]
     lines += [f"  {command:<{width}}  # {what}" for command, what in next_steps]
     lines.append("  then in your training code: from autoaug import load_policy; tf = load_policy('best_policy.json')")
     return "\n".join(lines)

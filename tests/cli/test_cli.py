@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from autoaug.api import SearchResult
 from autoaug.cli import build_parser, config_overrides, main
 from autoaug.cli._report import final_report
 from autoaug.modalities.image import baseline_policies
@@ -21,7 +22,6 @@ from autoaug.ops import list_ops
 from autoaug.policy import read_policy
 from autoaug.records import SearchTracker
 from autoaug.results import TrialRow
-from autoaug.search import SearchOutcome
 
 
 def _folder(root: Path, classes: dict[str, int]) -> Path:
@@ -124,7 +124,7 @@ def test_final_report_ranks_compares_and_says_what_to_run_next() -> None:
 
     rows = [row("trial-001", 0.43, 0.38), row("baseline-none", 0.20, 0.19, "none"),
             row("baseline-trivial_augment_wide", 0.22, 0.19, "trivial_augment_wide")]
-    report = final_report(SearchOutcome("s1", "sqlite:///x.db", "autoaug", "run", rows, rows[0], (), 90.0))
+    report = final_report(SearchResult("s1", "run", "sqlite:///x.db", "autoaug", tuple(rows), "finished", True, seconds=90.0))
     assert "Best policy: trial-001  val_accuracy 0.430  held-out test accuracy 0.380" in report
     assert "beat the best baseline (trivial_augment_wide) on validation by +0.210" in report
     next_lines = report.split("Next:\n", 1)[1].splitlines()

@@ -16,7 +16,7 @@ import ray
 from mlflow import MlflowClient
 from PIL import Image
 
-from autoaug.cli import build_parser, evaluation_seeds, main
+from autoaug.cli import build_parser, main
 from autoaug.config import Recipe
 from autoaug.errors import ConfigError
 from autoaug.evaluate import comparisons, format_table, repeat_fine_tunes
@@ -25,7 +25,7 @@ from autoaug.modalities.image import baseline_policies, resolve_weights
 from autoaug.modalities.image.data import load_digits_task
 from autoaug.policy import OpSpec, Policy, save_policy
 from autoaug.records import SearchTracker, find_search, read_trial_policy, trial_runs
-from autoaug.results import PolicyStats, SeedResult, check_seeds, compare, summarise
+from autoaug.results import PolicyStats, SeedResult, check_seeds, compare, evaluation_seeds, summarise
 from autoaug.vocabulary import TAG_ROLE, TAG_SOURCE_RUN, TAG_SOURCE_SEARCH
 
 TINY = ["--backbone", "test_resnet", "--weights", "none", "--train-size", "60", "--image-size", "16",
@@ -79,7 +79,7 @@ def test_default_seeds_leave_out_the_one_the_search_selected_on(
     flags: list[str], search_seed: int, expected: tuple[int, ...]
 ) -> None:
     args = build_parser().parse_args(["evaluate", "best_policy.json", *flags])
-    assert evaluation_seeds(args, search_seed) == expected
+    assert evaluation_seeds(args.seeds, args.repeats, search_seed) == expected
 
 
 @pytest.mark.parametrize("seeds", [[0], [1, 1], [-1, 2]])
