@@ -22,7 +22,7 @@ __all__ = [
     "AugmentedBatches",
     "available_cpus",
     "resolve_workers",
-    "sample_seed",
+    "sample_seeds",
     "single_threaded",
     "training_batches",
 ]
@@ -46,20 +46,27 @@ def single_threaded() -> Iterator[None]:
         torch.set_num_threads(threads)
 
 
-def sample_seed(seed: int, epoch: int, index: int) -> int:
-    """The seed of one image's draws: ``(seed, epoch, index)`` mixed by NumPy's ``SeedSequence``.
+def sample_seeds(seed: int, epoch: int, indices: Sequence[int]) -> list[int]:
+    """The seed of each image's draws, from ``(seed, epoch, index)`` alone.
+
+    NumPy's ``SeedSequence`` mixes ``(seed, epoch)`` once; SplitMix64 then mixes in each index
+    (vectorised: a ``SeedSequence`` per image would cost more than a small image's augmentation).
 
     Example:
-        >>> sample_seed(0, 1, 5) == sample_seed(0, 1, 5) != sample_seed(0, 2, 5)
+        >>> sample_seeds(0, 1, [5, 6])[0] == sample_seeds(0, 1, [4, 5])[1] != sample_seeds(0, 2, [5])[0]
         True
     """
-    return int(np.random.SeedSequence([seed % 2**64, epoch, index]).generate_state(1, np.uint64)[0])
+    base = np.random.SeedSequence([seed % 2**64, epoch]).generate_state(1, np.uint64)[0]
+    mixed = base + (np.asarray(indices, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+    mixed = (mixed ^ (mixed >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    mixed = (mixed ^ (mixed >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return (mixed ^ (mixed >> np.uint64(31))).tolist()
 
 
 class AugmentedBatches(Dataset[Batch]):
     """Batches of ``data`` keyed by ``(epoch, indices)``: the uint8 images [B, 3, H, W], augmented, and the labels.
 
-    ``augment`` draws from torch's global generator, which is seeded with :func:`sample_seed` before
+    ``augment`` draws from torch's global generator, which is seeded with :func:`sample_seeds` before
     each image and restored afterwards.
 
     Example:
@@ -85,8 +92,8 @@ class AugmentedBatches(Dataset[Batch]):
     def _augmented(self, epoch: int, indices: Sequence[int], images: torch.Tensor) -> torch.Tensor:
         with single_threaded(), torch.random.fork_rng(devices=[]):
             augmented = []
-            for index, image in zip(indices, images, strict=True):
-                torch.default_generator.manual_seed(sample_seed(self._seed, epoch, index))
+            for image_seed, image in zip(sample_seeds(self._seed, epoch, indices), images, strict=True):
+                torch.default_generator.manual_seed(image_seed)
                 augmented.append(self._augment(image))  # type: ignore[misc]
         return torch.stack(augmented)
 
