@@ -95,7 +95,9 @@ def measure(size: int, repeats: int) -> dict[str, Any]:
         "images": len(data),
         "images_per_second": {name: round(value, 1) for name, value in medians.items()},
         "ratio_to_main_thread": {name: round(value / medians["main_thread"], 3) for name, value in medians.items()},
-        "training_process_cpu_ms_per_image": {name: round(statistics.median(values), 3) for name, values in cpu.items()},
+        "training_process_cpu_ms_per_image": {
+            name: round(statistics.median(values), 3) for name, values in cpu.items()
+        },
         "repeats": {name: [round(value, 1) for value in values] for name, values in rates.items()},
     }
 

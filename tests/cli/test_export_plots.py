@@ -155,7 +155,9 @@ def test_plots_of_a_missing_search_name_the_search(store: str, capsys: pytest.Ca
     assert "'nope'" in capsys.readouterr().err
 
 
-def test_preview_writes_a_titled_grid_of_one_digit_per_class(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_preview_writes_a_titled_grid_of_one_digit_per_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     policy = tmp_path / "spin.json"
     save_policy(Policy("trivial", ops=("rotate",), name="spin"), policy)
     output = tmp_path / "grid.png"

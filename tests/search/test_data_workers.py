@@ -28,7 +28,8 @@ def test_trials_with_two_data_workers_complete_with_the_single_threaded_result(
     space.write_text("version: 1\nname: small\nstructure: sequence\nops: [rotate, downscale]\n")
     flags = [f"--{name.replace('_', '-')}={value}" for name, value in SETTINGS.items()]
     assert main(["search", *flags, "--data-workers", "2", "--trials", "1", "--baselines", "trivial_augment_wide",
-                 "--confirm-seeds", "0", "--space", str(space), "--tracking-uri", tracking_uri, "--name", "workers"]) == 0
+                 "--confirm-seeds", "0", "--space", str(space), "--tracking-uri", tracking_uri,
+                 "--name", "workers"]) == 0
     client = MlflowClient(tracking_uri)
     parent = find_search(client, "autoaug", "workers")
     assert parent.data.params["data_workers"] == "2"
