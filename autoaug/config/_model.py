@@ -168,6 +168,13 @@ class TrainingConfig(Settings):
     lr: float = Field(1e-3, gt=0.0, description="AdamW learning rate")
     seed: int = Field(0, description="seed for data splits, training and the sampler")
     cpus_per_trial: float = Field(1.0, gt=0.0, description="CPUs reserved by each trial (also its torch threads)")
+    data_workers: int | None = Field(
+        None,
+        ge=0,
+        description="DataLoader worker processes augmenting each fine-tune's training batches (0: on the training "
+        "thread; default: 0 with 2 CPUs or fewer or under 4 batches an epoch, else min(4, CPUs - 1)); results do "
+        "not depend on it",
+    )
 
 
 class SearchSettings(Settings):
@@ -341,6 +348,7 @@ class SearchConfig(Settings):
             lr=training.lr,
             seed=training.seed,
             threads=max(1, int(training.cpus_per_trial)),
+            workers=training.data_workers,
         )
 
     @property

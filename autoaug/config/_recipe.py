@@ -23,6 +23,8 @@ class Recipe:
         seed: Seed of the model's initialisation, the shuffling, the augmentation draws and dropout.
         device: ``"auto"`` (CUDA when available, else CPU), or a torch device such as ``"cuda:1"``.
         threads: Intra-op CPU threads (``torch.set_num_threads``); None leaves torch's setting.
+        workers: DataLoader worker processes that augment the training batches (0: the training thread;
+            None: a default from the CPUs and the data's size). It does not change the result.
 
     Example:
         >>> Recipe(epochs=0)
@@ -38,10 +40,13 @@ class Recipe:
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size") + (("threads",) if self.threads is not None else ()):
             if getattr(self, name) < 1:
                 raise ConfigError(f"recipe {name} must be at least 1, got {getattr(self, name)}")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError(f"recipe workers must be at least 0, got {self.workers}")
         if not self.lr > 0 or self.weight_decay < 0:
             raise ConfigError(f"recipe needs lr > 0 and weight_decay >= 0, got {self.lr} and {self.weight_decay}")

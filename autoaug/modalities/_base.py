@@ -40,7 +40,7 @@ class EpochResult:
         metrics: Classification metrics on the validation data (``accuracy``, ``macro_f1``, ...);
             empty without validation data.
         seconds_train: Time in forward/backward/optimiser steps, including moving batches to the device.
-        seconds_augment: Time spent augmenting inputs.
+        seconds_augment: Time the training thread spent augmenting inputs, or waiting for workers to.
         seconds_eval: Time spent scoring the validation data.
     """
 

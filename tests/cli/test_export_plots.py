@@ -1,4 +1,4 @@
-"""`autoaug export --pick` and `autoaug plots` on searches recorded in a real sqlite MLflow store.
+"""`autoaug export --pick` and `autoaug plots` on searches recorded in a real sqlite MLflow store; `autoaug preview`.
 
 The searches are written through the real :class:`SearchTracker`, as the driver writes them, with
 metrics chosen so that every pick's answer is known by hand.
@@ -18,7 +18,8 @@ from PIL import Image
 from autoaug import load_policy
 from autoaug.cli import main
 from autoaug.modalities.image import baseline_policies, render_grid
-from autoaug.policy import OpSpec, Policy, read_policy
+from autoaug.modalities.image._preview import TITLE_BAND
+from autoaug.policy import OpSpec, Policy, read_policy, save_policy
 from autoaug.records import PLOTS_DIR, SearchTracker, find_search, load_trial_rows, log_search_plots
 from autoaug.results import rows_to_csv
 from autoaug.results.figures import PLOT_FILES
@@ -152,3 +153,18 @@ def test_plotting_errors_are_warnings_not_failures(store: str, caplog: pytest.Lo
 def test_plots_of_a_missing_search_name_the_search(store: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plots", "--name", "nope", "--tracking-uri", store]) == 2
     assert "'nope'" in capsys.readouterr().err
+
+
+def test_preview_writes_a_titled_grid_of_one_digit_per_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    policy = tmp_path / "spin.json"
+    save_policy(Policy("trivial", ops=("rotate",), name="spin"), policy)
+    output = tmp_path / "grid.png"
+    assert main(["preview", str(policy), "-o", str(output), "--samples", "3"]) == 0
+    assert "6 inputs x 3 draws" in capsys.readouterr().out
+    with Image.open(output) as grid:
+        # Six digits at 32 px, enlarged to 64 px cells: the original and 3 draws each, below the title band.
+        assert grid.size == (4 * (64 + 4) + 4, TITLE_BAND + 6 * (64 + 4) + 4)
+        title = grid.crop((0, 0, grid.width, 24)).convert("L")
+        assert title.getextrema()[0] < 128  # the policy's title is written on it

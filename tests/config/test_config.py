@@ -79,7 +79,9 @@ def test_folders_task_needs_its_directories() -> None:
         load_config(overrides={"task": "folders"})
 
 
-@pytest.mark.parametrize(("key", "value"), [("trials", -1), ("concurrency", 0), ("task", "imagenet"), ("name", "a b")])
+@pytest.mark.parametrize(
+    ("key", "value"), [("trials", -1), ("concurrency", 0), ("task", "imagenet"), ("name", "a b"), ("data_workers", -1)]
+)
 def test_bad_values_are_rejected_with_the_field_named(key: str, value: object) -> None:
     with pytest.raises(ConfigError, match=f"{key}:"):
         load_config(overrides={key: value})
@@ -136,8 +138,10 @@ def test_a_grouped_version_2_file_loads_as_its_flat_version_1_twin(tmp_path: Pat
 
 
 def test_the_recipe_and_the_resources_come_from_the_settings() -> None:
-    config = load_config(overrides={"epochs": 3, "lr": 0.01, "seed": 7, "cpus_per_trial": 2.5, "gpus_per_trial": 0.5})
+    config = load_config(overrides={"epochs": 3, "lr": 0.01, "seed": 7, "cpus_per_trial": 2.5, "gpus_per_trial": 0.5,
+                                    "data_workers": 3})
     assert (config.recipe.epochs, config.recipe.lr, config.recipe.seed, config.recipe.threads) == (3, 0.01, 7, 2)
+    assert config.recipe.workers == 3 and load_config().recipe.workers is None  # None: the default, per fine-tune
     assert config.resources == {"cpu": 2.5, "gpu": 0.5}
 
 

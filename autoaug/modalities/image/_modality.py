@@ -17,7 +17,8 @@ from autoaug.modalities.image._baselines import baseline_policies
 from autoaug.modalities.image._preview import preview_images, render_grid
 from autoaug.modalities.image._reference import PolicyMeter, Reference
 from autoaug.modalities.image._snippet import policy_to_snippet
-from autoaug.modalities.image._train import finetune_and_test, single_threaded, use_threads
+from autoaug.modalities.image._loader import single_threaded
+from autoaug.modalities.image._train import finetune_and_test, use_threads
 from autoaug.modalities.image._transform import PolicyTransform
 from autoaug.modalities.image.data import TransferTask, describe_conversions, load_folder_task
 from autoaug.policy import Policy

@@ -125,7 +125,8 @@ def reference_key(task: TransferTask, weights: PretrainedWeights, recipe: Recipe
         "format": (_FORMAT, _VERSION, SAMPLE_SIZE, VAL_FEATURES),
         "classes": task.class_names,
         "model": (weights.model_name, weights.mean, weights.std),
-        "recipe": dataclasses.astuple(recipe),
+        # The data workers do not change the result.
+        "recipe": tuple(getattr(recipe, field.name) for field in dataclasses.fields(recipe) if field.name != "workers"),
         "device": resolve_device(recipe.device).type,
     }
     digest.update(repr(settings).encode())

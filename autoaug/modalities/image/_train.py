@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +13,7 @@ from autoaug.config import Recipe
 from autoaug.errors import DataError
 from autoaug.metrics import classification_metrics
 from autoaug.modalities._base import EpochResult, OnEpoch
+from autoaug.modalities.image._loader import AugmentedBatches, resolve_workers, single_threaded, training_batches
 from autoaug.modalities.image.data import ImageSet, TransferTask
 
 __all__ = [
@@ -25,7 +26,6 @@ __all__ = [
     "predict",
     "resolve_device",
     "score",
-    "single_threaded",
     "use_threads",
 ]
 
@@ -46,18 +46,6 @@ def use_threads(recipe: Recipe) -> None:
         torch.set_num_threads(recipe.threads)
 
 
-@contextlib.contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run the block on one intra-op thread, then restore the count."""
-    # Per-image transforms on tiny tensors get slower, not faster, with several intra-op threads.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 def augment_images(images: torch.Tensor, augment: Augment | None) -> torch.Tensor:
     """``augment`` applied to each uint8 image of ``images`` [N, 3, H, W] in turn, single-threaded."""
     if augment is None:
@@ -68,7 +56,7 @@ def augment_images(images: torch.Tensor, augment: Augment | None) -> torch.Tenso
 
 def _to_input(images: torch.Tensor, mean: _Stats, std: _Stats, device: torch.device) -> torch.Tensor:
     """uint8 [B, 3, H, W] on the CPU -> normalised float on ``device``."""
-    if device.type == "cuda":
+    if device.type == "cuda" and not images.is_pinned():
         images = images.pin_memory()
     x = images.to(device, non_blocking=True).float().div_(255)
     mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
@@ -180,9 +168,11 @@ def finetune(
 ) -> list[EpochResult]:
     """Fine-tunes all of ``model`` on ``train`` with AdamW at a constant learning rate.
 
-    Each batch is augmented image by image on the CPU (uint8, before normalisation), then moved to the
-    device; on CUDA the steps run under bf16 autocast. The global torch RNG is seeded from
-    ``recipe.seed`` before every epoch, so on the CPU the same seed gives the same result.
+    Each batch is augmented image by image on the CPU (uint8, before normalisation) by
+    ``recipe.workers`` DataLoader worker processes (None: :func:`resolve_workers`'s default; 0: the
+    training thread), then moved to the device; on CUDA the steps run under bf16 autocast. Each image's
+    draws are seeded from ``(recipe.seed, epoch, index)``, the shuffling and dropout from
+    ``recipe.seed``, so on the CPU the same seed gives the same result whatever the number of workers.
 
     Args:
         model: Model to train in place; it is moved to the recipe's device.
@@ -190,13 +180,14 @@ def finetune(
         recipe: Optimisation settings.
         mean: Per-channel input mean (inputs scaled to [0, 1]).
         std: Per-channel input standard deviation.
-        augment: Transform of one uint8 [3, H, W] image to another of the same shape.
+        augment: Transform of one uint8 [3, H, W] image to another of the same shape, drawing from torch's
+            global generator; with workers it runs in their processes.
         val: Data scored after every epoch.
         class_names: Class names for the validation metrics; default ``"0"``, ``"1"``, ...
         on_epoch: Called with each epoch's result as soon as it is known.
 
     Returns:
-        One result per epoch.
+        One result per epoch; its ``seconds_augment`` is the time the training thread waited for batches.
 
     Raises:
         DataError: If ``train`` has fewer than two images.
@@ -214,30 +205,34 @@ def finetune(
     model.to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     num_batches = _num_batches(len(train), recipe.batch_size)
+    workers = 0 if augment is None else resolve_workers(recipe.workers, num_batches)
+    dataset = AugmentedBatches(train, augment, recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed)
 
     results = []
     for epoch in range(1, recipe.epochs + 1):
-        # Augmentation ops and dropout draw from the global RNG: seed it per epoch from the recipe seed.
+        # Dropout draws from the global RNG: seed it per epoch from the recipe seed.
         torch.manual_seed(int(torch.randint(2**62, (), generator=generator)))
-        batches = torch.randperm(len(train), generator=generator).split(recipe.batch_size)[:num_batches]
+        order = torch.randperm(len(train), generator=generator).split(recipe.batch_size)[:num_batches]
         model.train()
         loss_sum = torch.zeros((), device=device)
         seconds_augment = 0.0
         started = time.perf_counter()
-        for indices in batches:
-            augment_started = time.perf_counter()
-            images = augment_images(train.images[indices], augment)
-            seconds_augment += time.perf_counter() - augment_started
+        waiting = time.perf_counter()
+        for images, labels in training_batches(
+            dataset, epoch, order, workers=workers, pin_memory=device.type == "cuda"
+        ):
+            seconds_augment += time.perf_counter() - waiting
             x = _to_input(images, mean, std, device)
-            y = train.labels[indices].to(device, non_blocking=True)
+            y = labels.to(device, non_blocking=True)
             with _autocast(device):
                 loss = F.cross_entropy(model(x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            loss_sum += loss.detach() * len(indices)
-        train_loss = float(loss_sum) / sum(len(indices) for indices in batches)  # waits for the device
+            loss_sum += loss.detach() * len(labels)
+            waiting = time.perf_counter()
+        train_loss = float(loss_sum) / sum(len(indices) for indices in order)  # waits for the device
         seconds_train = time.perf_counter() - started - seconds_augment
 
         started = time.perf_counter()

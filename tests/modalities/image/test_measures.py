@@ -136,5 +136,7 @@ def test_the_cache_round_trips_and_is_keyed_by_what_determines_the_reference(
     other_seed = Recipe(**{**RECIPE.__dict__, "seed": 1})
     assert reference_key(task, weights, other_seed) != reference.key
     assert load_reference(path, reference_key(task, weights, other_seed)) is None
+    # The data workers do not change what a fine-tune gives, so neither the key.
+    assert reference_key(task, weights, Recipe(**{**RECIPE.__dict__, "workers": 2})) == reference.key
     path.write_bytes(b"not a reference")
     assert load_reference(path, reference.key) is None

@@ -41,7 +41,8 @@ def _finetune(
 ) -> tuple[torch.nn.Module, list[EpochResult]]:
     weights = resolve_weights("test_resnet", "none")
     model = build_model(weights, len(CLASS_NAMES))
-    recipe = Recipe(epochs=epochs, batch_size=32, lr=3e-3, seed=seed, device="cpu")
+    # On the training thread: the recorders below keep what they are given in this process.
+    recipe = Recipe(epochs=epochs, batch_size=32, lr=3e-3, seed=seed, device="cpu", workers=0)
     results = finetune(
         model,
         train,
@@ -112,7 +113,8 @@ def test_evaluate_on_augmented_data(train: ImageSet, val: ImageSet) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"epochs": 0}, "epochs must be at least 1"), ({"threads": 0}, "threads"), ({"lr": 0.0}, "lr > 0")],
+    [({"epochs": 0}, "epochs must be at least 1"), ({"threads": 0}, "threads"), ({"lr": 0.0}, "lr > 0"),
+     ({"workers": -1}, "workers must be at least 0")],
 )
 def test_recipe_validation(kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
