@@ -30,6 +30,7 @@ from autoaug.search import (
     serve_dashboard,
     stored_studies,
     study_storage_url,
+    write_stored_study_plots,
 )
 from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
 
@@ -133,12 +134,21 @@ def _export_metadata(
 
 
 def plots(args: argparse.Namespace) -> int:
-    """Write a search's plots (trade-off scatter, accuracy per trial, best policy samples) as PNG files."""
+    """Write a search's plots (trade-off scatter, accuracy per trial, best policy samples and, from its stored Optuna
+    study, parameter importances and parallel coordinates) as PNG files."""
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
     rows = load_trial_rows(client, parent)
     paths = save_search_plots(client, parent, args.output, rows)
+    study_url = study_storage_url(args.study_storage, args.tracking_uri or default_tracking_uri())
+    try:
+        paths += write_stored_study_plots(study_url, parent.info.run_name, args.output)
+        missing = ""
+    except ConfigError as exc:
+        missing = f"  no Optuna plots: {exc}"
     print(f"search {parent.info.run_name!r}: wrote {', '.join(str(path) for path in paths)}")
+    if missing:
+        print(missing)
     if not candidates(rows):
         print("  no completed trial recorded affinity and diversity (an older search?): the scatter says so")
     return 0
