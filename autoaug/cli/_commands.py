@@ -11,10 +11,11 @@ from autoaug.cli._args import config_overrides
 from autoaug.cli._report import final_report
 from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri
 from autoaug.modalities import get_modality
+from autoaug.errors import ConfigError
 from autoaug.policy import describe, read_policy
 from autoaug.records import existing_store_client, find_search, load_trial_rows, save_search_plots, serve_ui
 from autoaug.results import candidates, format_table, rows_to_csv, rows_to_json
-from autoaug.search import serve_dashboard, stored_studies, study_storage_url
+from autoaug.search import serve_dashboard, stored_studies, study_storage_url, write_stored_study_plots
 
 
 def search(args: argparse.Namespace) -> int:
@@ -74,12 +75,21 @@ def export(args: argparse.Namespace) -> int:
 
 
 def plots(args: argparse.Namespace) -> int:
-    """Write a search's plots (trade-off scatter, accuracy per trial, best policy samples) as PNG files."""
+    """Write a search's plots (trade-off scatter, accuracy per trial, best policy samples and, from its stored Optuna
+    study, parameter importances and parallel coordinates) as PNG files."""
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
     rows = load_trial_rows(client, parent)
     paths = save_search_plots(client, parent, args.output, rows)
+    study_url = study_storage_url(args.study_storage, args.tracking_uri or default_tracking_uri())
+    try:
+        paths += write_stored_study_plots(study_url, parent.info.run_name, args.output)
+        missing = ""
+    except ConfigError as exc:
+        missing = f"  no Optuna plots: {exc}"
     print(f"search {parent.info.run_name!r}: wrote {', '.join(str(path) for path in paths)}")
+    if missing:
+        print(missing)
     if not candidates(rows):
         print("  no completed trial recorded affinity and diversity (an older search?): the scatter says so")
     return 0

@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search_name(plots)
     plots.add_argument("-o", "--output", type=Path, default=Path("plots"), help="folder (default: %(default)s)")
     _add_store_flags(plots)
+    plots.add_argument("--study-storage", help=StoreConfig.model_fields["study_storage"].description)
 
     evaluate = commands.add_parser(
         "evaluate",

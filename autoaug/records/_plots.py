@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -31,15 +32,20 @@ def save_search_plots(
     return write_plots(rows, best, samples_grid(client, best), folder, title=parent.info.run_name)
 
 
-def log_search_plots(client: MlflowClient, parent_run_id: str, rows: list[TrialRow]) -> None:
-    """Log the plots under ``plots/`` on the search's parent run.
+def log_drawn_plots(client: MlflowClient, parent_run_id: str, draw: Callable[[Path], object]) -> None:
+    """Log under ``plots/`` on the search's parent run what ``draw`` writes into the folder it is given.
 
     Never raises: a search must not fail because a picture could not be drawn, so any error is
     logged as a warning instead.
     """
     try:
         with tempfile.TemporaryDirectory() as folder:
-            save_search_plots(client, client.get_run(parent_run_id), Path(folder), rows)
+            draw(Path(folder))
             client.log_artifacts(parent_run_id, folder, PLOTS_DIR)
     except Exception as exc:  # noqa: BLE001 - plotting is best effort by design
         logger.warning("no plots on the search run %s: %s: %s", parent_run_id, type(exc).__name__, exc)
+
+
+def log_search_plots(client: MlflowClient, parent_run_id: str, rows: list[TrialRow]) -> None:
+    """Log the plots under ``plots/`` on the search's parent run (a failure is only a warning)."""
+    log_drawn_plots(client, parent_run_id, lambda folder: save_search_plots(client, client.get_run(parent_run_id), folder, rows))

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from mlflow import MlflowClient
@@ -19,7 +20,7 @@ from PIL import Image
 
 from autoaug.policy import Policy, PolicyMetadata, describe, headline
 from autoaug.records._agreement import OPTUNA_ARTIFACT, disagreements
-from autoaug.records._plots import log_search_plots
+from autoaug.records._plots import log_drawn_plots, log_search_plots
 from autoaug.records._read import (
     CONFIG_ARTIFACT,
     POLICY_ARTIFACT,
@@ -207,6 +208,11 @@ class SearchTracker:
     def log_plots(self, rows: list[TrialRow]) -> None:
         """Draw the search's plots from ``rows`` onto the parent run (a failure is only a warning)."""
         log_search_plots(self.client, self.parent_run_id, rows)
+
+    def log_drawn_plots(self, draw: Callable[[Path], object]) -> None:
+        """Log under ``plots/`` on the parent run what ``draw`` writes into the folder it is given (a failure is only
+        a warning)."""
+        log_drawn_plots(self.client, self.parent_run_id, draw)
 
     def trial_runs(self) -> list[Run]:
         """Every trial run of the search."""

@@ -14,6 +14,7 @@ from autoaug.search._resume import RESUME_FLAGS, recorded_config
 from autoaug.search._searcher import PolicySearcher
 from autoaug.search._space import SearchSpace, builtin_spaces, load_space, resolve_space_path, stack
 from autoaug.search._study import serve_dashboard, stored_studies, study_storage_url
+from autoaug.search._study_plots import write_stored_study_plots, write_study_plots
 
 __all__ = [
     "RESUME_FLAGS",
@@ -32,4 +33,6 @@ __all__ = [
     "stack",
     "stored_studies",
     "study_storage_url",
+    "write_stored_study_plots",
+    "write_study_plots",
 ]

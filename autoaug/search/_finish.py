@@ -11,6 +11,7 @@ from autoaug.search._confirm import confirmation_seeds, run_confirmation
 from autoaug.search._optuna_view import optuna_view
 from autoaug.search._prepared import PreparedSearch
 from autoaug.search._start import StartedSearch
+from autoaug.search._study_plots import write_study_plots
 from autoaug.search._tuner import TunerRun
 from autoaug.vocabulary import TEST_ACCURACY
 
@@ -26,6 +27,7 @@ def end_trials(run: TunerRun, tracker: SearchTracker, status: str, name: str, ec
     if status == "FINISHED":
         for problem in tracker.disagreements(view):
             echo(f"warning: Optuna and MLflow disagree: {problem}")
+        tracker.log_drawn_plots(lambda folder: write_study_plots(run.searcher.study, folder))
     else:
         close_search(tracker, status, None)
 

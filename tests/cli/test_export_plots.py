@@ -142,6 +142,7 @@ def test_plots_command_writes_the_pngs(name: str, store: str, tmp_path: Path,
     _check_pngs([tmp_path / "out" / file for file in PLOT_FILES])
     out = capsys.readouterr().out
     assert ("no completed trial recorded affinity and diversity" in out) == (name == "old")
+    assert "no Optuna plots: no Optuna studies at" in out  # recorded without a study: said, not failed
 
 
 def test_plotting_errors_are_warnings_not_failures(store: str, caplog: pytest.LogCaptureFixture) -> None:

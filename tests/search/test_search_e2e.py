@@ -116,7 +116,18 @@ def test_parent_run_gets_the_plots_when_the_search_ends(finished_search: tuple[s
     client = MlflowClient(uri)
     parent = find_search(client, "autoaug", "e2e")
     listed = {f.path for f in client.list_artifacts(parent.info.run_id, "plots")}
-    assert listed == {"plots/affinity_diversity.png", "plots/accuracy_over_trials.png", "plots/best_policy_samples.png"}
+    assert listed == {
+        "plots/affinity_diversity.png", "plots/accuracy_over_trials.png", "plots/best_policy_samples.png",
+        "plots/param_importances.png", "plots/parallel_coordinate.png",
+    }
+
+
+def test_plots_command_draws_the_stored_study(finished_search: tuple[str, Path], tmp_path: Path) -> None:
+    uri, _ = finished_search
+    assert main(["plots", "--name", "e2e", "--tracking-uri", uri, "-o", str(tmp_path)]) == 0
+    for name in ("param_importances.png", "parallel_coordinate.png"):
+        with Image.open(tmp_path / name) as image:
+            assert image.width > 600 and len(image.convert("L").getcolors(1 << 16) or []) > 10
 
 
 def test_trials_command_prints_the_ranked_table(
