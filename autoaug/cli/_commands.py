@@ -80,7 +80,7 @@ def trials(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """Write the picked policy of a search (with its scores) as JSON and, where its modality has one, as
-    standalone source (a torchvision-only snippet for images)."""
+    standalone source (a torchvision-only snippet for images, or ``--format``'s library's own transforms)."""
     client = _client(args)
     parent = find_search(client, args.experiment, args.name)
     search_name = parent.info.run_name
@@ -91,7 +91,8 @@ def export(args: argparse.Namespace) -> int:
     metadata = _export_metadata(row, search_name, args.pick, tags, parent.data.metrics)
     policy = dataclasses.replace(read_trial_policy(client, client.get_run(row.run_id)), metadata=metadata)
     snippet_path = args.output.with_suffix(".py")
-    source = get_modality(policy.modality).standalone_source(policy)
+    modality = get_modality(policy.modality)
+    source = modality.standalone_source(policy) if args.format is None else modality.library_source(policy, args.format)
     try:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         save_policy(policy, args.output)
@@ -105,7 +106,7 @@ def export(args: argparse.Namespace) -> int:
     if metadata.verdict:
         print(f"  confirmation: {metadata.verdict}")
     print(f"  {describe(policy)}")
-    snippet = f"and {snippet_path} (standalone: needs no autoaug)"
+    snippet = f"and {snippet_path} ({args.format or 'standalone'}: needs no autoaug)"
     if source is None:
         snippet = f"({policy.modality} has no standalone source)"
     print(f"wrote {args.output} (load with autoaug.load_policy) {snippet}")
