@@ -42,8 +42,9 @@ TABLE: dict[str, ValueRenderer] = {
     "hflip": lambda values: "A.HorizontalFlip(p=1.0)",
     "vflip": lambda values: "A.VerticalFlip(p=1.0)",
     "rotate": lambda values: f"A.Rotate(limit={pair(values.low, values.high)}, {_WARP}, p=1.0)",
-    "zoom_in": lambda values: f"A.Affine(scale={pair(values.low, values.high)}, {_WARP}, p=1.0)",
-    "zoom_out": lambda values: f"A.Affine(scale={pair(values.low, values.high)}, {_WARP}, p=1.0)",
+    # keep_ratio: one scale for both axes (else each draws its own).
+    "zoom_in": lambda values: f"A.Affine(scale={pair(values.low, values.high)}, keep_ratio=True, {_WARP}, p=1.0)",
+    "zoom_out": lambda values: f"A.Affine(scale={pair(values.low, values.high)}, keep_ratio=True, {_WARP}, p=1.0)",
     "brightness": _jitter("brightness"),
     "contrast": _jitter("contrast"),
     "saturation": _jitter("saturation"),
