@@ -256,6 +256,16 @@ def test_a_drawn_magnitude_is_refused_where_the_library_draws_otherwise() -> Non
     assert "translate=(0.45, 0.0)" in library_source(Policy("trivial", ops=("rotate", "translate_x")), "torchvision")
 
 
+def test_a_stacked_policy_exports_its_baseline_then_its_steps(digits: list[Image]) -> None:
+    policy = Policy("stacked", transform="TrivialAugmentWide", sub_policies=((OpSpec("invert", 0.5, 0.0),),))
+    source = library_source(policy, "torchvision")
+    assert source.index("v2.TrivialAugmentWide()") < source.index("v2.RandomInvert(p=1.0)")
+    assert build(policy, "torchvision")(digits[0]).shape == digits[0].shape
+    with pytest.raises(ExportError) as error:
+        library_source(policy, "kornia")
+    assert str(error.value).count("\n  - ") == 1 and "the stock transform TrivialAugmentWide" in str(error.value)
+
+
 @pytest.mark.parametrize("library", ["timm", "albumentations", "kornia"])
 def test_a_stock_transform_is_refused_outside_torchvision(library: str) -> None:
     with pytest.raises(ExportError, match="the stock transform RandAugment: .*; formats that take it: torchvision\n"):
