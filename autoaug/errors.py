@@ -14,6 +14,10 @@ class PolicyError(AutoaugError):
     """A policy file or policy object is malformed (unknown op, out-of-range value...)."""
 
 
+class ExportError(PolicyError):
+    """A policy has no exact counterpart in the library it is exported to (the message names each op)."""
+
+
 class SpaceError(AutoaugError):
     """A search-space file is invalid."""
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 DEFAULT_MODALITY = "image"
 """The modality of a policy file, a search space or a configuration that names none."""
+EXPORT_FORMATS = ("torchvision", "timm", "albumentations", "kornia")
+"""The libraries ``autoaug export --format`` writes a policy for, from their own transforms."""
 FILES_TASK = "files"
 """The embedding task of the user's own files (``train_file``, ``val_file``, ...)."""
 

@@ -24,7 +24,8 @@ class ExportedPolicy:
         choice: The trial the pick chose, and why.
         policy: The policy as written (load the file with ``autoaug.load_policy``).
         path: The policy JSON file.
-        snippet: The standalone source file (for images a torchvision-only one), None when the modality has none.
+        snippet: The standalone source file (for images a torchvision-only one, or the library's), None when the
+            modality has none.
     """
 
     search: str
@@ -40,11 +41,14 @@ def export(
     pick: str = "best",
     tracking_uri: str | None = None,
     experiment: str = DEFAULT_EXPERIMENT,
+    library: str | None = None,
 ) -> ExportedPolicy:
     """Write the policy ``pick`` chooses among a search's trials, as ``autoaug export`` does.
 
     The JSON file carries the trial's scores (and, after a confirmation stage, its paired gap to the best
-    baseline); beside it, with the suffix ``.py``, the standalone source where the modality has one.
+    baseline); beside it, with the suffix ``.py``, the standalone source where the modality has one, or with
+    ``library`` the policy built from that library's own transforms. Nothing is written when a step cannot be
+    reproduced exactly there.
 
     Args:
         search: The search: its name, the :class:`SearchResult` of ``autoaug.search`` or ``autoaug.trials`` (its
@@ -54,9 +58,12 @@ def export(
         tracking_uri: The MLflow store of a search given by name (default: ``$MLFLOW_TRACKING_URI``, else
             ``sqlite:///mlruns/mlflow.db``); nothing is created.
         experiment: The MLflow experiment of a search given by name.
+        library: ``torchvision``, ``timm``, ``albumentations`` or ``kornia`` (``autoaug export --format``); None
+            for autoaug's own standalone source.
 
     Raises:
         ConfigError: No such store, search or pick, or the files cannot be written.
+        ExportError: A step of the policy has no exact counterpart in ``library`` (each one is named).
 
     Example:
         >>> exported = autoaug.export(result, "knee_policy.json", pick="knee")  # doctest: +SKIP
@@ -71,7 +78,8 @@ def export(
     metadata = _export_metadata(choice.row, recorded.name, pick, parent.data.tags, parent.data.metrics)
     policy = dataclasses.replace(read_trial_policy(client, client.get_run(choice.row.run_id)), metadata=metadata)
     output = Path(output)
-    source = get_modality(policy.modality).standalone_source(policy)
+    modality = get_modality(policy.modality)
+    source = modality.standalone_source(policy) if library is None else modality.library_source(policy, library)
     snippet = output.with_suffix(".py")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)

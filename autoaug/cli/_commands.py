@@ -57,8 +57,8 @@ def trials(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     """Write the picked policy of a search (with its scores) as JSON and, where its modality has one, as
-    standalone source (a torchvision-only snippet for images)."""
-    exported = api.export(args.name, args.output, args.pick, args.tracking_uri, args.experiment)
+    standalone source (a torchvision-only snippet for images, or ``--format``'s library's own transforms)."""
+    exported = api.export(args.name, args.output, args.pick, args.tracking_uri, args.experiment, args.format)
     policy, choice = exported.policy, exported.choice
     assert policy.metadata is not None  # export writes the trial's scores
     scores = "  ".join(f"{name} {value:.3f}" for name, value in policy.metadata.scores().items())
@@ -67,7 +67,7 @@ def export(args: argparse.Namespace) -> int:
     if policy.metadata.verdict:
         print(f"  confirmation: {policy.metadata.verdict}")
     print(f"  {describe(policy)}")
-    snippet = f"and {exported.snippet} (standalone: needs no autoaug)"
+    snippet = f"and {exported.snippet} ({args.format or 'standalone'}: needs no autoaug)"
     if exported.snippet is None:
         snippet = f"({policy.modality} has no standalone source)"
     print(f"wrote {exported.path} (load with autoaug.load_policy) {snippet}")

@@ -14,6 +14,7 @@ from pydantic.fields import FieldInfo
 from autoaug import __version__
 from autoaug.config import FINE_TUNE_GROUPS, GROUPS, TASK_DEFAULTS, DataConfig, SearchConfig, StoreConfig, check_name
 from autoaug.results import DEFAULT_REPEATS, PICKS
+from autoaug.vocabulary import EXPORT_FORMATS
 
 DEFAULT_EXPERIMENT = StoreConfig.model_fields["experiment"].default
 _TRACKING_URI_HELP = StoreConfig.model_fields["tracking_uri"].description
@@ -94,13 +95,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_flags(trials)
 
     export = commands.add_parser(
-        "export", help="write the best (or a trade-off) policy as JSON plus a torchvision-only snippet"
+        "export", help="write the best (or a trade-off) policy as JSON plus a torchvision-only snippet (or, with "
+        "--format, torchvision, timm, albumentations or kornia code)"
     )
     _add_search_name(export)
     export.add_argument("-o", "--output", type=Path, default=Path("best_policy.json"), help="default: %(default)s")
     export.add_argument("--pick", choices=PICKS, default="best", help="best: highest target val accuracy; pareto: "
                         "the most accurate trial on the affinity-diversity Pareto front; knee: the front point "
                         "closest to the utopia point after min-max normalisation (default: %(default)s)")
+    export.add_argument("--format", choices=EXPORT_FORMATS, help="write the .py file from this library's own "
+                        "transforms instead of the torchvision-only snippet; refused, naming each op, when an op has "
+                        "no exact counterpart there (the README's mapping table)")
     _add_store_flags(export)
 
     plots = commands.add_parser("plots", help="write a search's plots as PNG files")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Protocol
 from PIL import Image
 
 from autoaug.config import DataConfig, ModelConfig, Recipe
-from autoaug.errors import ConfigError, PolicyError
+from autoaug.errors import ConfigError, ExportError, PolicyError
 from autoaug.policy import OpSpec, Policy
 
 
@@ -144,9 +144,9 @@ class Modality(abc.ABC):
     :meth:`build_augmentation` turns a policy into what :meth:`meter` and :meth:`train` apply and what
     :func:`autoaug.load_policy` gives the user: per sample (an image in, an image out) or per batch
     (``(x, y) -> (x, y_soft)``, for ops such as mixup that combine samples and soften their labels).
-    An evaluation calls 1, 2, 3 and 8; ``autoaug export`` calls :meth:`standalone_source`. Register an
-    implementation with :func:`~autoaug.modalities.register_modality`; nothing else of the package
-    needs to change.
+    An evaluation calls 1, 2, 3 and 8; ``autoaug export`` calls :meth:`standalone_source` (with ``--format``,
+    :meth:`library_source`). Register an implementation with :func:`~autoaug.modalities.register_modality`;
+    nothing else of the package needs to change.
     """
 
     name: ClassVar[str] = ""
@@ -196,6 +196,15 @@ class Modality(abc.ABC):
     def standalone_source(self, policy: Policy) -> str | None:
         """Python source that rebuilds the augmentation without autoaug (for ``autoaug export``); None: none."""
         return None
+
+    def library_source(self, policy: Policy, library: str) -> str:
+        """Python source that builds the augmentation from ``library``'s own transforms (``autoaug export --format``).
+
+        Raises:
+            ExportError: If an op has no exact counterpart there (the message names each), or the modality exports
+                to no library (the default).
+        """
+        raise ExportError(f"the {self.name} modality exports to no library; leave --format out for its policy file")
 
     @abc.abstractmethod
     def preview_inputs(self, task: Task) -> Any:

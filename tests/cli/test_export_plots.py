@@ -118,6 +118,27 @@ def test_trade_off_picks_on_a_search_without_measures_say_what_to_do(
     assert not (tmp_path / "p.json").exists()
 
 
+def test_export_format_writes_the_library_s_transforms(store: str, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "policy.json"
+    assert main(["export", "--format", "kornia", "--tracking-uri", store, "-o", str(output)]) == 0
+    source = output.with_suffix(".py").read_text()
+    assert "import kornia.augmentation as K" in source and "K.RandomRotation(degrees=(15.0, 15.0)" in source
+    assert read_policy(output).sub_policies == TRIALS["trial-002"][0].sub_policies
+    assert f"and {output.with_suffix('.py')} (kornia: needs no autoaug)" in capsys.readouterr().out
+
+
+def test_export_format_refuses_an_op_without_counterpart_and_writes_nothing(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "policy.json"
+    assert main(["export", "--format", "timm", "--pick", "knee", "--tracking-uri", store, "-o", str(output)]) == 2
+    error = capsys.readouterr().err
+    assert "cannot export the policy to timm exactly" in error and "- downscale at value 0.6" in error
+    assert "no --format takes it" in error and "without --format" in error
+    assert not output.exists() and not output.with_suffix(".py").exists()
+
+
 def _check_pngs(paths: list[Path]) -> None:
     for path in paths:
         with Image.open(path) as image:

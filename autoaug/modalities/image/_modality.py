@@ -14,6 +14,7 @@ from autoaug.modalities._registry import register_modality
 from autoaug.modalities.image import _reference, _target_match
 from autoaug.modalities.image._backbone import PretrainedWeights, build_model, resolve_weights
 from autoaug.modalities.image._baselines import baseline_policies
+from autoaug.modalities.image._interop import library_source
 from autoaug.modalities.image._preview import preview_images, render_grid
 from autoaug.modalities.image._reference import PolicyMeter, Reference
 from autoaug.modalities.image._snippet import policy_to_snippet
@@ -77,6 +78,11 @@ class ImageModality(Modality):
     def standalone_source(self, policy: Policy) -> str:
         """``build_policy()`` with torch and torchvision alone (see :func:`policy_to_snippet`)."""
         return policy_to_snippet(policy)
+
+    def library_source(self, policy: Policy, library: str) -> str:
+        """``build_policy()`` from torchvision's, timm's, albumentations' or kornia's transforms, where every op maps
+        exactly (see :func:`library_source`)."""
+        return library_source(check_policy_modality(policy, self.name), library)
 
     def preview_inputs(self, task: TransferTask) -> torch.Tensor:
         return preview_images(task)
