@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from autoaug.cli._args import config_overrides, evaluation_seeds
+from autoaug.cli._progress import quiet_libraries, search_display, silent
 from autoaug.cli._report import final_report
 from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri, load_config
 from autoaug.errors import ConfigError
@@ -25,6 +26,7 @@ from autoaug.records import (
 from autoaug.results import TrialRow, candidates, choose, format_table, rows_to_csv, rows_to_json
 from autoaug.search import (
     prepare_search,
+    print_line,
     recorded_config,
     run_search,
     serve_dashboard,
@@ -36,6 +38,8 @@ from autoaug.vocabulary import TAG_BEST_BASELINE, TAG_PICK_RUN, TAG_VERDICT
 
 def search(args: argparse.Namespace) -> int:
     """Validate everything, run (or resume) the search, print the ranked table and the next steps."""
+    if args.quiet:
+        quiet_libraries()
     if args.resume and args.config:
         raise ConfigError("--resume continues a search with its recorded settings; leave --config out")
     if args.resume:
@@ -43,7 +47,8 @@ def search(args: argparse.Namespace) -> int:
     else:
         config = load_config(args.config, config_overrides(args))
     prepared = prepare_search(config)
-    outcome = run_search(prepared, resume=bool(args.resume))
+    with search_display(args.quiet) as (echo, progress):
+        outcome = run_search(prepared, echo, resume=bool(args.resume), progress=progress)
     print(final_report(outcome))
     if not outcome.finished:
         print(f"\nThe search stopped before its last trial ended. Continue it with:\n"
@@ -146,10 +151,12 @@ def plots(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     """Fine-tune under the policies and the baselines over several seeds; report held-out test accuracy."""
+    if args.quiet:
+        quiet_libraries()
     config = load_config(args.config, config_overrides(args))
     baselines = list(get_modality(config.data.modality).baselines()) if args.baselines is None else args.baselines
     prepared = prepare_evaluation(config, args.policies, baselines, evaluation_seeds(args, config.training.seed))
-    outcome = run_evaluation(prepared, args.output_json, args.plot)
+    outcome = run_evaluation(prepared, args.output_json, args.plot, silent if args.quiet else print_line)
     print("\n" + outcome.table)
     print(f"\nwrote {args.output_json} and {args.plot}; MLflow run {outcome.run_id} "
           f"in experiment {config.store.experiment!r} (autoaug ui)")

@@ -148,9 +148,11 @@ class SignalModality(Modality):
         pixels = ((torch.cat(rows).clamp(-2, 2) + 2) * 63).to(torch.uint8)
         return Image.fromarray(pixels.numpy())
 
-    def fit_reference(self, task: WaveTask, backbone: Mlp, recipe: Recipe) -> WaveReference:
+    def fit_reference(
+        self, task: WaveTask, backbone: Mlp, recipe: Recipe, on_epoch: OnEpoch | None = None
+    ) -> WaveReference:
         model = _model(recipe.seed)
-        epochs, test = self._fit(model, self.baselines()["none"], task, recipe, None)
+        epochs, test = self._fit(model, self.baselines()["none"], task, recipe, on_epoch)
         return WaveReference(tuple(epochs), test, model.state_dict())
 
     def meter(
