@@ -7,9 +7,12 @@ import dataclasses
 import sys
 from typing import Any
 
+from rich.console import Console
+
 from autoaug.cli._args import config_overrides, evaluation_seeds
 from autoaug.cli._progress import quiet_libraries, search_display, silent
 from autoaug.cli._report import final_report
+from autoaug.cli._table import trials_table
 from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri, load_config
 from autoaug.errors import ConfigError
 from autoaug.evaluate import prepare_evaluation, run_evaluation
@@ -78,8 +81,13 @@ def trials(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         print(rows_to_csv(rows), end="")
     else:
-        print(f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials")
-        print(format_table(rows, None if args.all else 20))
+        title = f"search {parent.info.run_name!r} ({parent.info.status.lower()}), {len(rows)} trials"
+        limit = None if args.all else 20
+        if sys.stdout.isatty():
+            Console().print(trials_table(rows, limit, title))
+        else:
+            print(title)
+            print(format_table(rows, limit))
     return 0
 
 

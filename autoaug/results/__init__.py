@@ -6,7 +6,18 @@ Figures of a search are in :mod:`autoaug.results.figures` (imported on its own: 
 
 from __future__ import annotations
 
-from autoaug.results._rows import TABLE_METRICS, TrialRow, best_row, format_table, rank_rows, rows_to_csv, rows_to_json
+from autoaug.results._rows import (
+    TABLE_COLUMNS,
+    TABLE_METRICS,
+    TrialRow,
+    best_row,
+    format_table,
+    more_rows,
+    rank_rows,
+    rows_to_csv,
+    rows_to_json,
+    table_cells,
+)
 from autoaug.results._selection import PairedGap, Selection, paired_gap, select
 from autoaug.results._statistics import Comparison, PolicyStats, SeedResult, check_seeds, compare, summarise
 from autoaug.results._tradeoff import FRONT_MEASURES, PICKS, Choice, candidates, choose, knee, measured, pareto_front
@@ -14,6 +25,7 @@ from autoaug.results._tradeoff import FRONT_MEASURES, PICKS, Choice, candidates,
 __all__ = [
     "FRONT_MEASURES",
     "PICKS",
+    "TABLE_COLUMNS",
     "TABLE_METRICS",
     "Choice",
     "Comparison",
@@ -30,6 +42,7 @@ __all__ = [
     "format_table",
     "knee",
     "measured",
+    "more_rows",
     "paired_gap",
     "pareto_front",
     "rank_rows",
@@ -37,4 +50,5 @@ __all__ = [
     "rows_to_json",
     "select",
     "summarise",
+    "table_cells",
 ]
