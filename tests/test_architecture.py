@@ -17,7 +17,7 @@ PACKAGE = ROOT / "autoaug"
 LAYERS = (
     (
         "autoaug.errors", "autoaug.vocabulary", "autoaug._yaml", "autoaug._process", "autoaug.tasks", "autoaug.metrics",
-        "autoaug.measures",
+        "autoaug.measures", "autoaug.progress",
     ),
     ("autoaug.ops",),
     ("autoaug.policy",),
@@ -39,6 +39,7 @@ OWNERS = {
     "torch": ("autoaug.ops", "autoaug.modalities", "autoaug.metrics", "autoaug.measures"),
     "torchvision": ("autoaug.ops", "autoaug.modalities"),
     "timm": ("autoaug.modalities",),
+    "rich": ("autoaug.cli",),
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ def evaluate(
     config: SearchConfig | str | Path | None = None,
     output_json: str | Path = "evaluation.json",
     plot: str | Path = "evaluation.png",
+    echo: Callable[[str], None] | None = None,
     **overrides: Any,
 ) -> EvaluationOutcome:
     """Prove policies: fine-tune under each and under the baselines over several seeds, as ``autoaug evaluate``.
@@ -40,6 +41,7 @@ def evaluate(
         config: A :class:`~autoaug.config.SearchConfig`, a YAML configuration file, or None (the defaults).
         output_json: The JSON record to write.
         plot: The plot to write.
+        echo: Receives each fine-tune's line instead of stdout.
         **overrides: Settings by the names of the command line's flags (``backbone="test_resnet"``, ``epochs=1``,
             ``train_size=200``, ``tracking_uri=...``); they override ``config``.
 
@@ -60,4 +62,4 @@ def evaluate(
     files = [Path(policies)] if isinstance(policies, (str, Path)) else [Path(path) for path in policies]
     chosen = list(get_modality(settings.data.modality).baselines()) if baselines is None else list(baselines)
     prepared = prepare_evaluation(settings, files, chosen, evaluation_seeds(seeds, repeats, settings.training.seed))
-    return run_evaluation(prepared, Path(output_json), Path(plot))
+    return run_evaluation(prepared, Path(output_json), Path(plot), echo)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from autoaug.api._result import SearchResult
 from autoaug.config import SearchConfig, StoreConfig, config_from, default_tracking_uri, load_config
 from autoaug.errors import ConfigError
+from autoaug.progress import Progress
 from autoaug.results import TrialRow
 from autoaug.vocabulary import TAG_PICK_RUN, TAG_VERDICT
 
@@ -30,11 +32,17 @@ def resolve_config(config: SearchConfig | str | Path | None, overrides: dict[str
 
 
 def search(
-    config: SearchConfig | str | Path | None = None, *, resume: str | None = None, **overrides: Any
+    config: SearchConfig | str | Path | None = None,
+    *,
+    resume: str | None = None,
+    echo: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+    **overrides: Any,
 ) -> SearchResult:
     """Check everything, run (or resume) a search on Ray, and return its trials: ``autoaug search`` as a function.
 
-    Progress is printed as the trials end; everything is recorded in MLflow, as by the command.
+    Progress is printed as the trials end (or given to ``echo`` and ``progress``); everything is recorded in MLflow,
+    as by the command.
 
     Args:
         config: A :class:`~autoaug.config.SearchConfig`, a YAML configuration file, or None (the defaults: the
@@ -42,6 +50,8 @@ def search(
         resume: Continue the stopped search of this name with its recorded settings (leave ``config`` out; only
             ``address``, ``tracking_uri``, ``experiment``, ``storage_path``, ``concurrency`` and ``max_failures``
             may be given).
+        echo: Receives the search's lines (the header, each trial's end, the stages' results) instead of stdout.
+        progress: Receives the stages' and trials' steps as they happen (``autoaug search`` draws them as bars).
         **overrides: Settings by the names of the command line's flags (``task="digits"``, ``trials=4``,
             ``train_size=200``, ``epochs=1``, ``tracking_uri=...``, ``name=...``); they override ``config``.
 
@@ -61,10 +71,10 @@ def search(
         raise ConfigError("--resume continues a search with its recorded settings; leave --config out")
     # Here: Ray, Optuna and MLflow load when a search runs, not with the package.
     from autoaug.records import existing_store_client
-    from autoaug.search import prepare_search, recorded_config, run_search
+    from autoaug.search import prepare_search, print_line, recorded_config, run_search
 
     settings = recorded_config(resume, overrides) if resume else resolve_config(config, overrides)
-    outcome = run_search(prepare_search(settings), resume=bool(resume))
+    outcome = run_search(prepare_search(settings), echo or print_line, resume=bool(resume), progress=progress)
     client = existing_store_client(outcome.tracking_uri)
     return _from_parent(
         client.get_run(outcome.parent_run_id), outcome.tracking_uri, outcome.experiment, outcome.rows,

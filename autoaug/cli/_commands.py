@@ -6,21 +6,28 @@ import argparse
 import sys
 from typing import Any
 
+from rich.console import Console
+
 from autoaug import api
 from autoaug.cli._args import config_overrides
+from autoaug.cli._progress import quiet_libraries, search_display, silent
 from autoaug.cli._report import final_report
+from autoaug.cli._table import trials_table
 from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_tracking_uri
-from autoaug.modalities import get_modality
 from autoaug.errors import ConfigError
+from autoaug.modalities import get_modality
 from autoaug.policy import describe, read_policy
 from autoaug.records import existing_store_client, find_search, load_trial_rows, save_search_plots, serve_ui
 from autoaug.results import candidates, format_table, rows_to_csv, rows_to_json
-from autoaug.search import serve_dashboard, stored_studies, study_storage_url, write_stored_study_plots
+from autoaug.search import print_line, serve_dashboard, stored_studies, study_storage_url, write_stored_study_plots
 
 
 def search(args: argparse.Namespace) -> int:
     """Validate everything, run (or resume) the search, print the ranked table and the next steps."""
-    result = api.search(args.config, resume=args.resume, **config_overrides(args))
+    if args.quiet:
+        quiet_libraries()
+    with search_display(args.quiet) as (echo, progress):
+        result = api.search(args.config, resume=args.resume, echo=echo, progress=progress, **config_overrides(args))
     print(final_report(result))
     if not result.finished:
         assert result.config is not None  # set on every result a search returns
@@ -50,8 +57,13 @@ def trials(args: argparse.Namespace) -> int:
     elif args.format == "csv":
         print(rows_to_csv(rows), end="")
     else:
-        print(f"search {result.name!r} ({result.status}), {len(rows)} trials")
-        print(format_table(rows, None if args.all else 20))
+        title = f"search {result.name!r} ({result.status}), {len(rows)} trials"
+        limit = None if args.all else 20
+        if sys.stdout.isatty():
+            Console().print(trials_table(rows, limit, title))
+        else:
+            print(title)
+            print(format_table(rows, limit))
     return 0
 
 
@@ -97,9 +109,12 @@ def plots(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     """Fine-tune under the policies and the baselines over several seeds; report held-out test accuracy."""
+    if args.quiet:
+        quiet_libraries()
     # --baselines, when given, is among the configuration flags: it reaches evaluate's own argument of that name.
     outcome = api.evaluate(args.policies, seeds=args.seeds, repeats=args.repeats, config=args.config,
-                           output_json=args.output_json, plot=args.plot, **config_overrides(args))
+                           output_json=args.output_json, plot=args.plot, echo=silent if args.quiet else print_line,
+                           **config_overrides(args))
     print("\n" + outcome.table)
     print(f"\nwrote {args.output_json} and {args.plot}; MLflow run {outcome.run_id} "
           f"in experiment {outcome.record['mlflow']['experiment']!r} (autoaug ui)")

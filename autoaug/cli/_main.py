@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in _SIGTERM_AS_CTRL_C:
         signal.signal(signal.SIGTERM, _ctrl_c)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.DEBUG if args.verbose else logging.ERROR if getattr(args, "quiet", False) else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return _run(args)
     except AutoaugError as exc:

@@ -55,6 +55,13 @@ def _add_setting_flag(parser: argparse.ArgumentParser, name: str, field: FieldIn
         parser.add_argument(flag, dest=name, type=kind, default=None, metavar=name.upper(), help=help_text)
 
 
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """``--quiet`` and ``--verbose`` of a long-running command (``autoaug -v COMMAND`` still works too)."""
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("-q", "--quiet", action="store_true", help="print only the final report and errors")
+    output.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="show debug logging")
+
+
 def _add_store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
     parser.add_argument("--experiment", default=DEFAULT_EXPERIMENT, help="MLflow experiment (default: %(default)s)")
@@ -84,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--resume", metavar="NAME", type=search_name, help="continue the stopped search NAME with "
                         "its recorded settings (only --address, --tracking-uri, --experiment, --storage-path, "
                         "--concurrency and --max-failures may change)")
+    _add_output_flags(search)
     _add_config_flags(search, "search")
 
     trials = commands.add_parser("trials", help="ranked table of a search's trials")
@@ -132,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     seeds.add_argument("--repeats", type=int, metavar="N", help="use the N seeds after --seed")
     evaluate.add_argument("--output-json", type=Path, default=Path("evaluation.json"), help="default: %(default)s")
     evaluate.add_argument("--plot", type=Path, default=Path("evaluation.png"), help="default: %(default)s")
+    _add_output_flags(evaluate)
     _add_config_flags(evaluate, "evaluate")
 
     ui = commands.add_parser("ui", help="open the MLflow UI on the search records")

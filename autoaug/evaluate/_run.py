@@ -139,7 +139,7 @@ def _heading(prepared: PreparedEvaluation) -> str:
 
 
 def run_evaluation(
-    prepared: PreparedEvaluation, output_json: Path, plot: Path, echo: Callable[[str], None] = _print_line
+    prepared: PreparedEvaluation, output_json: Path, plot: Path, echo: Callable[[str], None] | None = None
 ) -> EvaluationOutcome:
     """Fine-tune every policy under every seed, then write the JSON and the plot and close the MLflow run.
 
@@ -147,6 +147,7 @@ def run_evaluation(
         >>> run_evaluation(prepare_evaluation(load_config(), [Path("best_policy.json")], ["none"], [0, 1]),
         ...                Path("evaluation.json"), Path("evaluation.png"))  # doctest: +SKIP
     """
+    echo = echo or _print_line
     config, seeds = prepared.config, prepared.seeds
     policies = {**prepared.evaluated, **prepared.baselines}
     store = config.store

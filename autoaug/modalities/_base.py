@@ -226,9 +226,11 @@ class Modality(abc.ABC):
         """Cache ``reference`` at ``path`` (nothing by default)."""
 
     @abc.abstractmethod
-    def fit_reference(self, task: Task, backbone: Backbone, recipe: Recipe) -> Reference:
-        """Fine-tune the backbone without augmentation (as :meth:`train` would) and keep what policies are
-        measured against."""
+    def fit_reference(
+        self, task: Task, backbone: Backbone, recipe: Recipe, on_epoch: OnEpoch | None = None
+    ) -> Reference:
+        """Fine-tune the backbone without augmentation (as :meth:`train` would, calling ``on_epoch`` after each
+        epoch) and keep what policies are measured against."""
 
     def measure_singles(
         self,

@@ -6,7 +6,18 @@ Figures of a search are in :mod:`autoaug.results.figures` (imported on its own: 
 
 from __future__ import annotations
 
-from autoaug.results._rows import TABLE_METRICS, TrialRow, best_row, format_table, rank_rows, rows_to_csv, rows_to_json
+from autoaug.results._rows import (
+    TABLE_COLUMNS,
+    TABLE_METRICS,
+    TrialRow,
+    best_row,
+    format_table,
+    more_rows,
+    rank_rows,
+    rows_to_csv,
+    rows_to_json,
+    table_cells,
+)
 from autoaug.results._selection import PairedGap, Selection, paired_gap, select
 from autoaug.results._statistics import (
     DEFAULT_REPEATS,
@@ -24,6 +35,7 @@ __all__ = [
     "DEFAULT_REPEATS",
     "FRONT_MEASURES",
     "PICKS",
+    "TABLE_COLUMNS",
     "TABLE_METRICS",
     "Choice",
     "Comparison",
@@ -41,6 +53,7 @@ __all__ = [
     "format_table",
     "knee",
     "measured",
+    "more_rows",
     "paired_gap",
     "pareto_front",
     "rank_rows",
@@ -48,4 +61,5 @@ __all__ = [
     "rows_to_json",
     "select",
     "summarise",
+    "table_cells",
 ]

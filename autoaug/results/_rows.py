@@ -49,18 +49,35 @@ def _cell(row: TrialRow, metric: str) -> str:
     return f"{value:.3f}" if value is not None else "-"
 
 
-def format_table(rows: list[TrialRow], limit: int | None = None, policy_width: int = 60) -> str:
-    """A fixed-width ranked table for the terminal."""
-    header = f"{'#':>3}  {'trial':<34} {'outcome':<9} " + " ".join(f"{m:>13}" for m in TABLE_METRICS) + "  policy"
-    lines = [header, "-" * len(header)]
+TABLE_COLUMNS = ("#", "trial", "outcome", *TABLE_METRICS, "policy")
+"""The columns of the ranked table (a failed trial's reason stands in its policy's column)."""
+
+
+def table_cells(rows: list[TrialRow], limit: int | None = None, policy_width: int = 60) -> list[tuple[str, ...]]:
+    """The first ``limit`` rows as the ranked table's text cells, one per :data:`TABLE_COLUMNS`."""
+    cells = []
     for rank, row in enumerate(rows[:limit], start=1):
         summary = row.reason if row.outcome == "failed" else row.policy
         if len(summary) > policy_width:
             summary = summary[: policy_width - 3] + "..."
-        cells = " ".join(f"{_cell(row, m):>13}" for m in TABLE_METRICS)
-        lines.append(f"{rank:>3}  {row.name:<34} {row.outcome:<9} {cells}  {summary}")
-    if limit is not None and len(rows) > limit:
-        lines.append(f"     ... {len(rows) - limit} more (autoaug trials --all)")
+        cells.append((str(rank), row.name, row.outcome, *(_cell(row, m) for m in TABLE_METRICS), summary))
+    return cells
+
+
+def more_rows(rows: list[TrialRow], limit: int | None) -> str:
+    """What a table of the first ``limit`` rows leaves out ('' when nothing)."""
+    return f"... {len(rows) - limit} more (autoaug trials --all)" if limit is not None and len(rows) > limit else ""
+
+
+def format_table(rows: list[TrialRow], limit: int | None = None, policy_width: int = 60) -> str:
+    """A fixed-width ranked table for logs and pipes."""
+    header = f"{'#':>3}  {'trial':<34} {'outcome':<9} " + " ".join(f"{m:>13}" for m in TABLE_METRICS) + "  policy"
+    lines = [header, "-" * len(header)]
+    for rank, name, outcome, *values, summary in table_cells(rows, limit, policy_width):
+        cells = " ".join(f"{value:>13}" for value in values)
+        lines.append(f"{rank:>3}  {name:<34} {outcome:<9} {cells}  {summary}")
+    if more_rows(rows, limit):
+        lines.append(f"     {more_rows(rows, limit)}")
     return "\n".join(lines)
 
 

@@ -1,8 +1,10 @@
-"""Driver-side Tune callback: mirrors every trial into MLflow and prints progress as trials end."""
+"""Driver-side Tune callback: mirrors every trial into MLflow, prints a line as each trial ends and reports
+each trial's epochs to a :class:`~autoaug.progress.Progress`."""
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +16,7 @@ from ray.tune.experiment import Trial
 
 from autoaug.modalities import Modality
 from autoaug.policy import Policy
+from autoaug.progress import TRIALS, Progress
 from autoaug.records import SearchTracker
 from autoaug.vocabulary import BASELINE_KEY, NODE_KEY, POLICY_KEY, TAG_NODE, TAG_RETRIES, VAL_ACCURACY
 
@@ -60,8 +63,24 @@ def failure_reason(trial: Trial) -> str:
     return lines[-1] if lines else "unknown error (see the Ray worker logs)"
 
 
+def accuracy_std(accuracy: float | None, examples: int) -> float | None:
+    """The binomial standard error of an accuracy measured on ``examples`` examples (None without either).
+
+    Example:
+        >>> round(accuracy_std(0.9, 100), 3)
+        0.03
+    """
+    if accuracy is None or examples <= 0:
+        return None
+    return math.sqrt(accuracy * (1 - accuracy) / examples)
+
+
 class TrackingCallback(Callback):
-    """Records each trial as an MLflow child run and reports progress through ``echo``."""
+    """Records each trial as an MLflow child run, prints a line through ``echo`` as each ends and tells
+    ``progress`` of each trial's start, epochs and end.
+
+    ``val_examples`` is the size of the target-validation split, for the uncertainty of a trial's score.
+    """
 
     def __init__(
         self,
@@ -71,6 +90,8 @@ class TrackingCallback(Callback):
         epochs: int,
         total_trials: int,
         echo: Callable[[str], None],
+        progress: Progress,
+        val_examples: int,
     ) -> None:
         self._tracker = tracker
         self._modality = modality
@@ -78,8 +99,22 @@ class TrackingCallback(Callback):
         self._epochs = epochs
         self._total = total_trials
         self._echo = echo
+        self._progress = progress
+        self._val_examples = val_examples
         self.records: dict[str, TrialRecord] = {}
         self._trials: dict[str, Trial] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its run configuration, callbacks included; a display holds a terminal and is left out.
+        return {**self.__dict__, "_echo": print, "_progress": Progress()}
+
+    def begin(self) -> None:
+        """Tell ``progress`` the trials start, those that ended before a resume counted as done."""
+        self._progress.stage_started(TRIALS, self._total, self._ended())
+
+    def end(self) -> None:
+        """Tell ``progress`` the trials have stopped (all ended, or the search interrupted)."""
+        self._progress.stage_finished(TRIALS)
 
     def adopt(self, records: list[TrialRecord]) -> None:
         """Continue a resumed search: trials recorded before it stopped keep their runs and names."""
@@ -105,6 +140,7 @@ class TrackingCallback(Callback):
             reason = f"{record.stopped or 'stopped'}; the trial ran again from its first epoch in a new run"
             self._tracker.restart_trial(trial.trial_id, reason)
             record.epochs, record.metrics, record.node, record.stopped = 0, {}, "", ""
+            self._progress.trial_started(record.run_name, self._epochs)
             return
         policy = Policy.from_json(trial.config[POLICY_KEY], source=f"trial {trial.trial_id}")
         baseline = trial.config.get(BASELINE_KEY)
@@ -114,6 +150,7 @@ class TrackingCallback(Callback):
         samples = self._render_samples(policy, run_name)
         self._tracker.start_trial(trial.trial_id, run_name, policy, params, samples, baseline)
         self.records[trial.trial_id] = TrialRecord(trial.trial_id, run_name, policy, baseline)
+        self._progress.trial_started(run_name, self._epochs)
 
     def _render_samples(self, policy: Policy, run_name: str) -> Image.Image | None:
         try:
@@ -127,6 +164,7 @@ class TrackingCallback(Callback):
         record.epochs = int(result["training_iteration"])
         record.metrics.update(_reported_metrics(result))
         self._tracker.log_metrics(trial.trial_id, _reported_metrics(result), step=record.epochs)
+        self._progress.trial_epoch(record.run_name, record.epochs, record.metrics.get(VAL_ACCURACY))
         node = str(result.get(NODE_KEY, ""))
         if node and node != record.node:
             record.node = node
@@ -167,6 +205,8 @@ class TrackingCallback(Callback):
                      if r.outcome == "completed" and VAL_ACCURACY in r.metrics]
         best = f"{max(completed):.3f}" if completed else "-"
         seconds = time.time() - record.started
+        self._progress.trial_ended(record.run_name, outcome, score, accuracy_std(score, self._val_examples))
+        self._progress.stage_advanced(TRIALS, done)
         self._echo(
             f"[{done:>3}/{self._total}] {record.run_name:<32} {outcome:<9} {shown}  "
             f"({seconds:.0f}s, best so far {best})"

@@ -19,6 +19,7 @@ from autoaug.config import Recipe
 from autoaug.modalities import Backbone, Modality, Task, fine_tune_once
 from autoaug.ops import Op
 from autoaug.policy import Policy
+from autoaug.progress import CONFIRMATION, Progress
 from autoaug.records import SearchTracker
 from autoaug.results import SeedResult, Selection, TrialRow, select
 from autoaug.search._reference_stage import remote_error
@@ -79,6 +80,7 @@ def run_confirmation(
     seeds: tuple[int, ...],
     top: int,
     echo: Callable[[str], None],
+    progress: Progress,
 ) -> Selection | None:
     """Fine-tune the candidates and baselines on ``seeds``, record every repeat, and decide.
 
@@ -105,6 +107,7 @@ def run_confirmation(
     }
     started = time.time()
     scores: dict[str, dict[int, float]] = {row.name: {} for row in chosen}
+    progress.stage_started(CONFIRMATION, total)
     try:
         while pending:
             # A bounded wait returns to Python every second, so Ctrl-C and SIGTERM stop the stage at once.
@@ -120,6 +123,7 @@ def run_confirmation(
             scores[row.name][result.seed] = result.val_accuracy
             tracker.log_repeat(row.run_id, row.name, result)
             finished = total - len(pending)
+            progress.stage_advanced(CONFIRMATION, finished)
             echo(
                 f"[confirm {finished:>3}/{total}] seed {result.seed:<5} {row.name:<32} val_accuracy "
                 f"{result.val_accuracy:.3f}  ({result.seconds:.0f}s)"
@@ -128,6 +132,8 @@ def run_confirmation(
         for ref in pending:
             ray.cancel(ref, force=True)
         raise
+    finally:
+        progress.stage_finished(CONFIRMATION)
     selection = select(scores, [row.name for row in baselines], [row.name for row in candidates])
     tracker.log_selection(selection, {row.name: row.run_id for row in chosen}, scores, time.time() - started)
     return selection

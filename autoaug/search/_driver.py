@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import optuna
 
+from autoaug.progress import Progress
 from autoaug.results import Selection, TrialRow
 from autoaug.search._finish import end_trials, finish
 from autoaug.search._prepared import PreparedSearch
@@ -42,12 +43,17 @@ def print_line(line: str) -> None:
 
 
 def run_search(
-    prepared: PreparedSearch, echo: Callable[[str], None] = print_line, resume: bool = False
+    prepared: PreparedSearch,
+    echo: Callable[[str], None] = print_line,
+    resume: bool = False,
+    progress: Progress | None = None,
 ) -> SearchOutcome:
     """Run a prepared search to the end and return its ranked trials.
 
     With ``resume``, continue the stopped search of the same name from Tune's saved state (trials,
-    Optuna study) and its MLflow runs, instead of starting a new one.
+    Optuna study) and its MLflow runs, instead of starting a new one. ``echo`` receives the search's
+    lines (the header, each trial's end, the stages' results); ``progress``, when given, its stages'
+    and trials' steps as they happen (``autoaug search`` draws them as bars in a terminal).
 
     Example:
         >>> outcome = run_search(prepare_search(load_config()))  # doctest: +SKIP
@@ -56,8 +62,9 @@ def run_search(
     config = prepared.config.with_name(prepared.config.search_name())
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # the legacy reporter honours verbose=0
     connect_ray(config.cluster.address)  # before any record is written: a wrong address or token changes nothing
-    started = start_or_resume(prepared, config, resume, echo)
-    run = build_tuner(prepared, config, started, resume, echo)
+    progress = progress or Progress()
+    started = start_or_resume(prepared, config, resume, echo, progress)
+    run = build_tuner(prepared, config, started, resume, echo, progress)
     status = "FAILED"
     try:
         status = run.fit(resume)
@@ -66,7 +73,7 @@ def run_search(
         raise
     finally:
         end_trials(run, started.tracker, status, config.search_name(), echo)
-    rows, best, selection = finish(prepared, config, started, status, echo)
+    rows, best, selection = finish(prepared, config, started, status, echo, progress)
     return SearchOutcome(
         name=config.search_name(),
         tracking_uri=started.tracker.tracking_uri,

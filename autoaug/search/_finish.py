@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from autoaug.config import SearchConfig
+from autoaug.progress import Progress
 from autoaug.records import SearchTracker
 from autoaug.results import Selection, TrialRow, best_row, rows_to_csv
 from autoaug.search._confirm import confirmation_seeds, run_confirmation
@@ -33,7 +34,11 @@ def end_trials(run: TunerRun, tracker: SearchTracker, status: str, name: str, ec
 
 
 def confirm(
-    prepared: PreparedSearch, config: SearchConfig, started: StartedSearch, echo: Callable[[str], None]
+    prepared: PreparedSearch,
+    config: SearchConfig,
+    started: StartedSearch,
+    echo: Callable[[str], None],
+    progress: Progress,
 ) -> Selection | None:
     """Run the confirmation stage on the finished trials (None when it is switched off or has no baseline)."""
     settings = config.search
@@ -43,6 +48,7 @@ def confirm(
         started.tracker, started.tracker.trial_rows(), modality=prepared.modality, task=prepared.task,
         backbone=prepared.backbone, recipe=config.recipe, resources=config.resources, user_ops=started.user_ops,
         seeds=confirmation_seeds(config.training.seed, settings.confirm_seeds), top=settings.confirm_top, echo=echo,
+        progress=progress,
     )
     if selection is not None:
         echo(f"confirmation: {selection.verdict()}")
@@ -86,6 +92,7 @@ def finish(
     started: StartedSearch,
     status: str,
     echo: Callable[[str], None],
+    progress: Progress,
 ) -> tuple[list[TrialRow], TrialRow | None, Selection | None]:
     """After the trials: a finished search's confirmation stage and final records (an interrupted search was
     closed by :func:`end_trials`). Returns the ranked rows, the best (or confirmed) trial and the selection."""
@@ -94,7 +101,7 @@ def finish(
         rows = tracker.trial_rows()
         return rows, best_row(rows), None
     try:
-        selection = confirm(prepared, config, started, echo)
+        selection = confirm(prepared, config, started, echo, progress)
     except BaseException as exc:
         close_search(tracker, "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED", None)
         raise

@@ -47,12 +47,18 @@ def connect_ray(address: str | None) -> None:
             signal.signal(signal.SIGTERM, sigterm)
 
 
+def _ray_logging_level() -> int:
+    """Ray's driver logs warnings, or only what the caller's level for the ``ray`` logger lets through, when higher
+    (``autoaug search --quiet``): ``ray.init`` sets that logger's level again."""
+    return max(logging.WARNING, logging.getLogger("ray").getEffectiveLevel())
+
+
 def _init(address: str | None) -> None:
     if not address:
         _start_local()
         return
     try:
-        ray.init(address=address, logging_level=logging.WARNING)
+        ray.init(address=address, logging_level=_ray_logging_level())
     except (AuthenticationError, ConnectionError, TimeoutError) as exc:
         # Ray reports a refused token and an unreachable cluster alike, so name both causes.
         token = "a token that the cluster may have refused" if _token_given() else "no token"
@@ -85,7 +91,7 @@ def _start_local() -> None:
     os.environ["RAY_TMPDIR"] = str(folder)  # Ray Tune's lock files (_ray_lockfiles), not left in /tmp
     atexit.register(_stop_local, folder, own_token)
     turn_clusters_off()
-    ray.init(include_dashboard=False, logging_level=logging.WARNING, _temp_dir=str(folder / "ray"))
+    ray.init(include_dashboard=False, logging_level=_ray_logging_level(), _temp_dir=str(folder / "ray"))
 
 
 def reclaim_stale_runtimes() -> None:

@@ -24,7 +24,8 @@ from autoaug.modalities import Backbone, Modality, Reference, Task
 from autoaug.ops import Op
 from autoaug.policy import Policy, headline
 from autoaug.records import SearchTracker
-from autoaug.search._reference_stage import remote_error
+from autoaug.progress import SCREEN, Progress
+from autoaug.search._reference_stage import gather
 from autoaug.search._shipping import ensure_ops
 from autoaug.search._space import SearchSpace
 from autoaug.vocabulary import (
@@ -108,16 +109,19 @@ def screen(
     user_ops: tuple[Op, ...],
     workers: int,
     resources: dict[str, float],
+    progress: Progress | None = None,
 ) -> list[Candidate]:
     """Measure every candidate on up to ``workers`` Ray tasks; return them best-scored first."""
     shared = [ray.put(value) for value in (modality, reference, task, backbone, recipe, user_ops)]
     measure: Any = ray.remote(_measure_remote).options(num_cpus=resources["cpu"], num_gpus=resources["gpu"])
     chunks = [candidates[start::workers] for start in range(workers)]
     pending = [measure.remote([c.policy for c in chunk], *shared) for chunk in chunks if chunk]
+    progress = progress or Progress()
+    progress.stage_started(SCREEN, len(pending))
     try:
-        results = ray.get(pending)
-    except ray.exceptions.RayTaskError as exc:
-        raise remote_error(exc) from None
+        results = gather(pending, progress, SCREEN)
+    finally:
+        progress.stage_finished(SCREEN)
     flat = [outcome for outcomes in results for outcome in outcomes]
     return rank_candidates([candidate for chunk in chunks for candidate in chunk], flat)
 
@@ -163,6 +167,7 @@ def run_screen(
     study: optuna.Study,
     tracker: SearchTracker,
     echo: Callable[[str], None],
+    progress: Progress,
 ) -> list[Candidate]:
     """Screen ``config.search.screen`` candidates, enqueue the best ``screen_top`` (at most ``trials``).
 
@@ -180,6 +185,7 @@ def run_screen(
         user_ops=user_ops,
         workers=config.cluster.concurrency,
         resources=config.resources,
+        progress=progress,
     )
     enqueued = enqueue_best(study, ranked, min(settings.screen_top, settings.trials))
     seconds = time.time() - started

@@ -14,6 +14,7 @@ from autoaug.config import SearchConfig
 from autoaug.modalities import Reference
 from autoaug.ops import Op
 from autoaug.policy import Policy
+from autoaug.progress import Progress
 from autoaug.records import SearchTracker, resume_search
 from autoaug.results import rows_to_csv
 from autoaug.search._callback import TrialRecord
@@ -85,7 +86,7 @@ def _header(prepared: PreparedSearch, config: SearchConfig) -> str:
 
 
 def start_or_resume(
-    prepared: PreparedSearch, config: SearchConfig, resume: bool, echo: Callable[[str], None]
+    prepared: PreparedSearch, config: SearchConfig, resume: bool, echo: Callable[[str], None], progress: Progress
 ) -> StartedSearch:
     """Open the search's records (or reattach to a stopped search's), say what it runs, prepare the reference.
 
@@ -110,7 +111,7 @@ def start_or_resume(
     with closed_on_error(tracker):
         reference = prepare_reference(
             prepared.modality, prepared.task, prepared.backbone, config.recipe,
-            reference_cache_dir(tracker.tracking_uri), config.resources, echo,
+            reference_cache_dir(tracker.tracking_uri), config.resources, echo, progress,
         )
     tracker.log_search_metrics({
         "reference_val_accuracy": clean_accuracy(reference),

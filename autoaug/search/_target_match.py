@@ -23,8 +23,9 @@ import ray
 from autoaug.config import Recipe, SearchConfig
 from autoaug.modalities import Backbone, Modality, Reference, TargetMatch, Task
 from autoaug.ops import Op
+from autoaug.progress import TARGET_MATCH, Progress
 from autoaug.records import SearchTracker
-from autoaug.search._reference_stage import remote_error
+from autoaug.search._reference_stage import gather
 from autoaug.search._searcher import PolicySearcher
 from autoaug.search._shipping import ensure_ops
 from autoaug.search._space import BASE_PARAM, EXTRA_OPS_PARAM, SearchSpace
@@ -90,6 +91,7 @@ def run_target_match(
     searcher: PolicySearcher,
     tracker: SearchTracker,
     echo: Callable[[str], None],
+    progress: Progress,
 ) -> TargetMatch | None:
     """Find the chain on up to ``config.cluster.concurrency`` Ray tasks, enqueue it, narrow the searcher's ops, record it all.
 
@@ -107,17 +109,20 @@ def run_target_match(
     singles_task: Any = ray.remote(_singles).options(**options)
     chain_task: Any = ray.remote(_chain).options(**options)
     ops = list(space.ops)
+    progress.stage_started(TARGET_MATCH, workers + 1)  # the measuring tasks, then the chain
     try:
-        parts = ray.get(
-            [singles_task.remote(modality, ops[i::workers], space.magnitude, *shared) for i in range(workers)]
+        parts = gather(
+            [singles_task.remote(modality, ops[i::workers], space.magnitude, *shared) for i in range(workers)],
+            progress, TARGET_MATCH,
         )
         if any(part is None for part in parts):
             echo(f"target matching skipped: the {modality.name} modality does not match targets")
             return None
         singles = [entry for part in parts for entry in part]
-        match: TargetMatch = ray.get(chain_task.remote(modality, singles, space.extra_ops[1], *shared))
-    except ray.exceptions.RayTaskError as exc:
-        raise remote_error(exc) from None
+        chain = chain_task.remote(modality, singles, space.extra_ops[1], *shared)
+        match: TargetMatch = gather([chain], progress, TARGET_MATCH, done_before=workers)[0]
+    finally:
+        progress.stage_finished(TARGET_MATCH)
     seconds = time.time() - started
     pool = list(space.ops)
     if match.chain and len(match.chain) >= space.extra_ops[0]:

@@ -10,6 +10,7 @@ from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
 from autoaug.config import SearchConfig
+from autoaug.progress import Progress
 from autoaug.search._callback import TrackingCallback
 from autoaug.search._prepared import PreparedSearch
 from autoaug.search._resume import restore_or_fail
@@ -33,8 +34,12 @@ class TunerRun:
 
     def fit(self, resume: bool) -> str:
         """Run the trials to the end (``"FINISHED"``) or until Ctrl-C (``"KILLED"``, Tune's state saved)."""
-        with restore_or_fail(resume):  # else Tune starts over when it cannot load the saved state
-            self.tuner.fit()  # returns early, with the state saved, on Ctrl-C
+        self.callback.begin()
+        try:
+            with restore_or_fail(resume):  # else Tune starts over when it cannot load the saved state
+                self.tuner.fit()  # returns early, with the state saved, on Ctrl-C
+        finally:
+            self.callback.end()
         return "FINISHED" if self.callback.finished else "KILLED"
 
 
@@ -76,6 +81,7 @@ def build_tuner(
     started: StartedSearch,
     resume: bool,
     echo: Callable[[str], None],
+    progress: Progress,
 ) -> TunerRun:
     """The Tuner of the search, with a new searcher (a resumed search gets its study back from Tune).
 
@@ -85,7 +91,8 @@ def build_tuner(
     total = len(prepared.baselines) + config.search.trials
     modality = prepared.modality
     callback = TrackingCallback(
-        started.tracker, modality, modality.preview_inputs(prepared.task), config.training.epochs, total, echo
+        started.tracker, modality, modality.preview_inputs(prepared.task), config.training.epochs, total, echo,
+        progress, len(prepared.task.val),
     )
     if resume:
         callback.adopt(started.resumed)
@@ -109,12 +116,14 @@ def build_tuner(
             run_target_match(
                 config, prepared.space, modality, prepared.task, prepared.backbone, started.reference,
                 started.user_ops, searcher=searcher, tracker=started.tracker, echo=echo,
+                progress=progress,
             )
     if config.search.screen and not resume:  # a resumed search gets its study, screened trials included, from Tune
         with closed_on_error(started.tracker):
             run_screen(
                 config, prepared.space, modality, prepared.task, prepared.backbone, started.reference,
                 started.user_ops, study=searcher.study, tracker=started.tracker, echo=echo,
+                progress=progress,
             )
     tuner = make_tuner(
         trainable,

@@ -7,6 +7,7 @@ mixup does) and a tiny torch model. Nothing of the search, records or command li
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from PIL import Image
 
 from autoaug import load_policy, tasks
 from autoaug.cli import main
+from autoaug.cli._progress import SearchState
 from autoaug.config import DataConfig, ModelConfig, Recipe, load_config
 from autoaug.errors import BackboneError, SpaceError
 from autoaug.metrics import classification_metrics
@@ -27,7 +29,9 @@ from autoaug.modalities import EpochResult, Modality, OnEpoch, _registry, regist
 from autoaug.ops import _registry as ops_registry
 from autoaug.ops import register_op
 from autoaug.policy import Policy, plan, read_policy
+from autoaug.progress import CONFIRMATION, REFERENCE, TRIALS
 from autoaug.records import find_search, read_trial_policy, trial_runs
+from autoaug.results import best_row
 from autoaug.search import SearchOutcome, prepare_search, run_search
 
 pytestmark = pytest.mark.slow
@@ -148,9 +152,11 @@ class SignalModality(Modality):
         pixels = ((torch.cat(rows).clamp(-2, 2) + 2) * 63).to(torch.uint8)
         return Image.fromarray(pixels.numpy())
 
-    def fit_reference(self, task: WaveTask, backbone: Mlp, recipe: Recipe) -> WaveReference:
+    def fit_reference(
+        self, task: WaveTask, backbone: Mlp, recipe: Recipe, on_epoch: OnEpoch | None = None
+    ) -> WaveReference:
         model = _model(recipe.seed)
-        epochs, test = self._fit(model, self.baselines()["none"], task, recipe, None)
+        epochs, test = self._fit(model, self.baselines()["none"], task, recipe, on_epoch)
         return WaveReference(tuple(epochs), test, model.state_dict())
 
     def meter(
@@ -213,7 +219,7 @@ def signal_modality() -> Iterator[None]:
 @pytest.fixture(scope="module")
 def searched(
     signal_modality: None, ray_runtime: None, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[SearchOutcome, Path]:
+) -> tuple[SearchOutcome, Path, SearchState]:
     folder = tmp_path_factory.mktemp("signal")
     space = folder / "waves.yaml"
     space.write_text("version: 1\nname: waves\nmodality: signal\nstructure: sequence\nops: [jitter, mix]\n")
@@ -222,11 +228,12 @@ def searched(
         "baselines": ["none"], "trials": 3, "batch_size": 16, "lr": 0.01, "confirm_top": 1, "confirm_seeds": 2,
         "early_stopping": False, "name": "waves", "tracking_uri": f"sqlite:///{folder}/mlruns/mlflow.db",
     })
-    return run_search(prepare_search(config)), folder
+    state = SearchState()
+    return run_search(prepare_search(config), progress=state), folder, state
 
 
-def test_the_search_runs_every_trial_and_confirms_its_pick(searched: tuple[SearchOutcome, Path]) -> None:
-    outcome, _ = searched
+def test_the_search_runs_every_trial_and_confirms_its_pick(searched: tuple[SearchOutcome, Path, SearchState]) -> None:
+    outcome, *_ = searched
     assert outcome.finished and len(outcome.rows) == 4
     assert all(row.outcome == "completed" for row in outcome.rows)
     assert outcome.selection is not None and outcome.best is not None
@@ -234,8 +241,23 @@ def test_the_search_runs_every_trial_and_confirms_its_pick(searched: tuple[Searc
     assert all("affinity" in row.metrics and "diversity" in row.metrics for row in outcome.rows)
 
 
-def test_every_trial_is_recorded_with_its_signal_policy_and_preview(searched: tuple[SearchOutcome, Path]) -> None:
-    outcome, _ = searched
+def test_the_search_reports_its_progress(searched: tuple[SearchOutcome, Path, SearchState]) -> None:
+    outcome, _, state = searched
+    stages = {name: (stage.total, stage.done, stage.finished) for name, stage in state.stages.items()}
+    # The reference's 2 epochs streamed from its Ray task; 4 trials; 2 seeds x (1 candidate + 1 baseline).
+    assert stages == {REFERENCE: (2, 2, True), TRIALS: (4, 4, True), CONFIRMATION: (4, 4, True)}
+    assert (state.done, state.running, state.queued, state.epochs_done) == (4, 0, 0, 8)
+    assert {name: (trial.epoch, trial.outcome) for name, trial in state.trials.items()} == {
+        row.name: (2, "completed") for row in outcome.rows}
+    best = best_row(outcome.rows)
+    assert state.best is not None and best is not None
+    assert (state.best.name, state.best.score) == (best.name, best.score)
+    examples = len(load_waves(0, 96, 0.0, 0).val)
+    assert state.best.std == pytest.approx(math.sqrt(best.score * (1 - best.score) / examples))
+
+
+def test_every_trial_is_recorded_with_its_signal_policy_and_preview(searched: tuple[SearchOutcome, Path, SearchState]) -> None:
+    outcome, *_ = searched
     client = MlflowClient(outcome.tracking_uri)
     runs = trial_runs(client, find_search(client, "autoaug", "waves"))
     assert len(runs) == 4
@@ -246,9 +268,9 @@ def test_every_trial_is_recorded_with_its_signal_policy_and_preview(searched: tu
 
 
 def test_the_exported_policy_loads_as_a_batch_augmentation(
-    searched: tuple[SearchOutcome, Path], capsys: pytest.CaptureFixture[str]
+    searched: tuple[SearchOutcome, Path, SearchState], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    outcome, folder = searched
+    outcome, folder, _ = searched
     exported = folder / "best.json"
     assert main(["export", "--name", "waves", "--tracking-uri", outcome.tracking_uri, "-o", str(exported)]) == 0
     assert read_policy(exported).modality == SIGNAL

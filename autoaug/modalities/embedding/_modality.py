@@ -75,9 +75,11 @@ class EmbeddingModality(Modality):
     def preview(self, policy: Policy, inputs: Vectors, samples: int = 8, seed: int = 0) -> Image.Image:
         return preview_embeddings(policy, inputs, samples, seed)
 
-    def fit_reference(self, task: EmbeddingTask, backbone: Head, recipe: Recipe) -> HeadReference:
+    def fit_reference(
+        self, task: EmbeddingTask, backbone: Head, recipe: Recipe, on_epoch: OnEpoch | None = None
+    ) -> HeadReference:
         model = self._model(task, backbone, recipe)
-        epochs, test = self._train(model, self.baselines()["none"], task, recipe, None)
+        epochs, test = self._train(model, self.baselines()["none"], task, recipe, on_epoch)
         return HeadReference(tuple(epochs), test, model.state_dict())
 
     def meter(

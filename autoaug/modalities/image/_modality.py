@@ -100,8 +100,10 @@ class ImageModality(Modality):
     def save_reference(self, reference: Reference, path: Path) -> None:
         _reference.save_reference(reference, path)
 
-    def fit_reference(self, task: TransferTask, backbone: PretrainedWeights, recipe: Recipe) -> Reference:
-        return _reference.fit_reference(task, backbone, recipe)
+    def fit_reference(
+        self, task: TransferTask, backbone: PretrainedWeights, recipe: Recipe, on_epoch: OnEpoch | None = None
+    ) -> Reference:
+        return _reference.fit_reference(task, backbone, recipe, on_epoch)
 
     def measure_singles(
         self,

@@ -28,7 +28,7 @@ from autoaug.measures import (
     median_distance,
     screen_score,
 )
-from autoaug.modalities._base import EpochResult
+from autoaug.modalities._base import EpochResult, OnEpoch
 from autoaug.modalities.image._backbone import PretrainedWeights, build_model
 from autoaug.modalities.image._train import (
     Augment,
@@ -150,7 +150,9 @@ def _accuracy(
     return float((predictions == data.labels).double().mean())
 
 
-def fit_reference(task: TransferTask, weights: PretrainedWeights, recipe: Recipe) -> Reference:
+def fit_reference(
+    task: TransferTask, weights: PretrainedWeights, recipe: Recipe, on_epoch: OnEpoch | None = None
+) -> Reference:
     """Fine-tunes the backbone on clean training data with ``recipe`` and records the clean statistics.
 
     Takes as long as one trial; a search runs it once, before its trials.
@@ -163,7 +165,7 @@ def fit_reference(task: TransferTask, weights: PretrainedWeights, recipe: Recipe
         >>> reference = fit_reference(task, resolve_weights("test_resnet", "none"), Recipe(epochs=1))  # doctest: +SKIP
     """
     model = build_model(weights, task.num_classes, seed=recipe.seed)
-    epochs, test = finetune_and_test(model, task, recipe, weights.mean, weights.std)
+    epochs, test = finetune_and_test(model, task, recipe, weights.mean, weights.std, on_epoch=on_epoch)
     device = str(next(model.parameters()).device)
     generator = torch.Generator().manual_seed(recipe.seed)
     sample = torch.randperm(len(task.train), generator=generator)[:SAMPLE_SIZE]
