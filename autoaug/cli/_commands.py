@@ -21,6 +21,7 @@ from autoaug.records import (
     read_trial_policy,
     save_search_plots,
     serve_ui,
+    trials_page,
 )
 from autoaug.results import TrialRow, candidates, choose, format_table, rows_to_csv, rows_to_json
 from autoaug.search import (
@@ -158,8 +159,12 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
+    tracking_uri = args.tracking_uri or default_tracking_uri()
+    page = trials_page(tracking_uri, args.experiment)
     print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
-    return serve_ui(args.tracking_uri or default_tracking_uri(), args.host, args.port)
+    if page:
+        print(f"  the trials of experiment {args.experiment!r}, model-training view: http://{args.host}:{args.port}/{page}")
+    return serve_ui(tracking_uri, args.host, args.port)
 
 
 def dashboard(args: argparse.Namespace) -> int:
