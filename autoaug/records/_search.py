@@ -41,6 +41,8 @@ from autoaug.records._store import finite, metric_batch, open_experiment, param_
 from autoaug.records._view import runs_page, tag_experiment
 from autoaug.results import SeedResult, Selection, TrialRow
 from autoaug.vocabulary import (
+    AFFINITY,
+    DIVERSITY,
     TAG_BASELINE,
     TAG_BEST_BASELINE,
     TAG_HEADLINE,
@@ -68,6 +70,7 @@ TRIALS_TABLE = "trials_table.json"
 BEST_POLICY_ARTIFACT = "best_policy.json"
 PARAM_DIGITS = 3
 """Significant digits of a trial's numeric params in MLflow."""
+_TABLE_FIRST = ("rank", "trial", "outcome", VAL_ACCURACY, TEST_ACCURACY, AFFINITY, DIVERSITY, "policy")
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 
 
@@ -354,7 +357,8 @@ class SearchTracker:
         self.client.set_terminated(run_id, status)
 
     def _log_trials_table(self, trials_csv: str) -> None:
-        """``trials.csv`` as the table artifact :data:`TRIALS_TABLE`, rounded to 4 decimals for reading.
+        """``trials.csv`` as the table artifact :data:`TRIALS_TABLE`, for reading: the columns that compare trials
+        first, numbers rounded to 4 decimals.
 
         ``log_table`` appends to a table already logged; a resumed search's table replaces the earlier one, written
         in the same form (pandas' ``split`` JSON) with ``log_text``.
@@ -362,6 +366,8 @@ class SearchTracker:
         table = pandas.read_csv(io.StringIO(trials_csv)).round(4)
         if table.empty:
             return
+        first = [name for name in _TABLE_FIRST if name in table.columns]
+        table = table[first + [name for name in table.columns if name not in first]]
         if any(item.path == TRIALS_TABLE for item in self.client.list_artifacts(self.parent_run_id)):
             self.client.log_text(self.parent_run_id, table.to_json(orient="split", index=False), TRIALS_TABLE)
         else:

@@ -89,11 +89,10 @@ def _description(experiment_id: str) -> str:
 
 
 def tag_experiment(client: MlflowClient, experiment_id: str) -> None:
-    """Mark the experiment as model training, store the shared view of the trials and describe the experiment."""
-    tags = {
-        _EXPERIMENT_KIND: _MODEL_TRAINING,
-        _SHARED_VIEW_TAG + VIEW_KEY: json.dumps(shared_view()),
-        MLFLOW_RUN_NOTE: _description(experiment_id),
-    }
-    for key, value in tags.items():
-        client.set_experiment_tag(experiment_id, key, value)
+    """Store the shared view of the trials on the experiment; mark it as model training and describe it unless it
+    already has a kind and a description (a user's own are kept)."""
+    existing = client.get_experiment(experiment_id).tags
+    client.set_experiment_tag(experiment_id, _SHARED_VIEW_TAG + VIEW_KEY, json.dumps(shared_view()))
+    for key, value in ((_EXPERIMENT_KIND, _MODEL_TRAINING), (MLFLOW_RUN_NOTE, _description(experiment_id))):
+        if key not in existing:
+            client.set_experiment_tag(experiment_id, key, value)

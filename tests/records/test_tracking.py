@@ -215,3 +215,11 @@ def test_autoaug_ui_names_the_trials_page_once_the_experiment_exists(tracking_ur
     assert page == tracker.runs_page == (f"#/experiments/{tracker.experiment_id}/runs?workflowType=machine_learning"
                                          f"&viewStateShareKey={VIEW_KEY}")
     assert trials_page(tracking_uri, "other") is None
+    tags = tracker.client.get_experiment(tracker.experiment_id).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development" and page in tags["mlflow.note.content"]
+    view = json.loads(tags[f"mlflow.sharedViewState.{VIEW_KEY}"])
+    assert view["selectedColumns"][:4] == ["metrics.`val_accuracy`", "metrics.`test_accuracy`", "metrics.`affinity`",
+                                           "metrics.`diversity`"]
+    tracker.client.set_experiment_tag(tracker.experiment_id, "mlflow.note.content", "my own description")
+    SearchTracker(tracking_uri, "autoaug", "next")  # a later search keeps the user's description
+    assert tracker.client.get_experiment(tracker.experiment_id).tags["mlflow.note.content"] == "my own description"
