@@ -17,7 +17,14 @@ from autoaug.config import RESUMABLE_GROUPS, DataConfig, SearchConfig, default_t
 from autoaug.errors import ConfigError
 from autoaug.modalities import get_modality
 from autoaug.policy import describe, read_policy
-from autoaug.records import existing_store_client, find_search, load_trial_rows, save_search_plots, serve_ui
+from autoaug.records import (
+    existing_store_client,
+    find_search,
+    load_trial_rows,
+    save_search_plots,
+    serve_ui,
+    trials_page,
+)
 from autoaug.results import candidates, format_table, rows_to_csv, rows_to_json
 from autoaug.search import print_line, serve_dashboard, stored_studies, study_storage_url, write_stored_study_plots
 
@@ -123,8 +130,12 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def ui(args: argparse.Namespace) -> int:
     """Serve the MLflow UI on the search records (bound to 127.0.0.1 unless told otherwise)."""
+    tracking_uri = args.tracking_uri or default_tracking_uri()
+    page = trials_page(tracking_uri, args.experiment)
     print(f"MLflow UI at http://{args.host}:{args.port} (Ctrl-C to stop)")
-    return serve_ui(args.tracking_uri or default_tracking_uri(), args.host, args.port)
+    if page:
+        print(f"  the trials of experiment {args.experiment!r}, model-training view: http://{args.host}:{args.port}/{page}")
+    return serve_ui(tracking_uri, args.host, args.port)
 
 
 def dashboard(args: argparse.Namespace) -> int:

@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else exposes "
                     "the records to the network)")
     ui.add_argument("--port", type=int, default=5000, help="default: %(default)s")
-    ui.add_argument("--tracking-uri", help=_TRACKING_URI_HELP)
+    _add_store_flags(ui)
 
     dashboard = commands.add_parser("dashboard", help="open optuna-dashboard on the searches' Optuna studies")
     dashboard.add_argument("--host", default="127.0.0.1", help="bind address (default: %(default)s; anything else "

@@ -13,6 +13,7 @@ from PIL import Image
 
 from autoaug.config import DataConfig, ModelConfig, Recipe
 from autoaug.errors import ConfigError, ExportError, PolicyError
+from autoaug.modalities._data_inputs import DataInput, describe_data
 from autoaug.policy import OpSpec, Policy
 
 
@@ -130,7 +131,8 @@ class Modality(abc.ABC):
     1. :meth:`select_baselines` (driver, once): the named policies the search compares with.
     2. :meth:`resolve_backbone` (driver, once): the pre-trained backbone or encoder, checked up front.
     3. :meth:`load_task` (driver, once): the training data and the clean target splits; then
-       :meth:`describe_loading` says what loading left out or changed.
+       :meth:`describe_loading` says what loading left out or changed, and :meth:`data_inputs` what
+       the records list as the search's datasets.
     4. :meth:`preview_inputs` (driver, once) and :meth:`preview` (driver, per trial): a picture of
        what a policy does, recorded with the trial.
     5. :meth:`reference_key`, :meth:`load_reference` (driver) or :meth:`fit_reference` (a worker),
@@ -188,6 +190,15 @@ class Modality(abc.ABC):
     def describe_loading(self, task: Task) -> list[str]:
         """Lines saying what loading ``task`` left out or converted (none by default)."""
         return []
+
+    def data_inputs(self, task: Task, data: DataConfig) -> tuple[DataInput, ...]:
+        """The training and target-validation splits of ``task`` (loaded with ``data``) as plain run inputs for
+        the records: name, context, a fingerprint of the content, size and where they come from.
+
+        The default fingerprints each split's arrays (the fields of a dataclass split); override it for data
+        held otherwise.
+        """
+        return describe_data(task, data)
 
     @abc.abstractmethod
     def build_augmentation(self, policy: Policy, generator: Any = None) -> Callable[..., Any]:

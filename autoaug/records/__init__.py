@@ -37,6 +37,7 @@ from autoaug.records._search import (
     CONFIRMATION_ARTIFACT,
     DATA_REPORT,
     TRIALS_ARTIFACT,
+    TRIALS_TABLE,
     SearchTracker,
 )
 from autoaug.records._store import (
@@ -51,6 +52,7 @@ from autoaug.records._store import (
     store_lock,
 )
 from autoaug.records._ui import serve_ui
+from autoaug.records._view import TRIAL_COLUMNS, VIEW_KEY, runs_page, trials_page
 
 __all__ = [
     "BEST_POLICY_ARTIFACT",
@@ -66,6 +68,9 @@ __all__ = [
     "POLICY_URI_FORMS",
     "SAMPLES_ARTIFACT",
     "TRIALS_ARTIFACT",
+    "TRIALS_TABLE",
+    "TRIAL_COLUMNS",
+    "VIEW_KEY",
     "EvaluationTracker",
     "PolicySource",
     "ResumedTrial",
@@ -90,6 +95,7 @@ __all__ = [
     "read_run_policy",
     "read_trial_policy",
     "resume_search",
+    "runs_page",
     "samples_grid",
     "save_search_plots",
     "serve_ui",
@@ -97,4 +103,5 @@ __all__ = [
     "store_lock",
     "trial_row",
     "trial_runs",
+    "trials_page",
 ]

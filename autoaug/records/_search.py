@@ -7,19 +7,25 @@ opened by several processes at once, and remote workers never need to reach the 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas
 from mlflow import MlflowClient
 from mlflow.entities import Run, RunStatus, RunTag
-from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NOTE
 from PIL import Image
 
+from autoaug.modalities import DataInput
 from autoaug.policy import Policy, PolicyMetadata, describe, headline
 from autoaug.records._agreement import OPTUNA_ARTIFACT, disagreements
+from autoaug.records._context import dataset_inputs, source_tags
+from autoaug.records._notes import search_note, trial_note
 from autoaug.records._plots import log_drawn_plots, log_search_plots
 from autoaug.records._read import (
     CONFIG_ARTIFACT,
@@ -32,8 +38,11 @@ from autoaug.records._read import (
     trial_runs,
 )
 from autoaug.records._store import finite, metric_batch, open_experiment, param_batch, store_client
+from autoaug.records._view import runs_page, tag_experiment
 from autoaug.results import SeedResult, Selection, TrialRow
 from autoaug.vocabulary import (
+    AFFINITY,
+    DIVERSITY,
     TAG_BASELINE,
     TAG_BEST_BASELINE,
     TAG_HEADLINE,
@@ -56,9 +65,12 @@ from autoaug.vocabulary import (
 CONFIRMATION_ARTIFACT = "confirmation.json"
 DATA_REPORT = "data_report.json"
 TRIALS_ARTIFACT = "trials.csv"
+TRIALS_TABLE = "trials_table.json"
+"""The trials table as an MLflow table artifact, which the UI shows as a table."""
 BEST_POLICY_ARTIFACT = "best_policy.json"
 PARAM_DIGITS = 3
 """Significant digits of a trial's numeric params in MLflow."""
+_TABLE_FIRST = ("rank", "trial", "outcome", VAL_ACCURACY, TEST_ACCURACY, AFFINITY, DIVERSITY, "policy")
 _STATUS = {"completed": RunStatus.FINISHED, "pruned": RunStatus.FINISHED, "failed": RunStatus.FAILED}
 
 
@@ -76,22 +88,36 @@ def _rounded(value: Any) -> Any:
 
 
 class SearchTracker:
-    """Writes one search to MLflow: the parent run and a child run per trial."""
+    """Writes one search to MLflow: the parent run and a child run per trial.
+
+    Every run carries MLflow's source tags, ``autoaug.version``, the search's datasets as inputs (once
+    :meth:`log_data_inputs` named them) and a description; the experiment opens in the UI's model-training view
+    with the trials' columns through :attr:`runs_page`.
+    """
 
     def __init__(self, tracking_uri: str, experiment: str, search_name: str) -> None:
         self.client = store_client(tracking_uri)
         self.tracking_uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, experiment, create=True)
+        tag_experiment(self.client, self.experiment_id)
         self.search_name = search_name
         self.parent_run_id = ""
         self._child_runs: dict[str, str] = {}
+        self._source_tags = source_tags()
+        self._data: list[DataInput] = []
+
+    @property
+    def runs_page(self) -> str:
+        """The UI address (after the server's root) of the experiment's trials in the model-training view."""
+        return runs_page(self.experiment_id)
 
     def start_search(self, config: dict[str, Any], space_yaml: str) -> str:
         """Open the parent run and record the configuration (as flat params and ``config.yaml``) and the space."""
+        note = f"**Search `{self.search_name}`**: running (its result, verdict and budget are written here at its end)."
         run = self.client.create_run(
             self.experiment_id,
             run_name=self.search_name,
-            tags={TAG_SEARCH: self.search_name, TAG_ROLE: "search"},
+            tags={**self._source_tags, TAG_SEARCH: self.search_name, TAG_ROLE: "search", MLFLOW_RUN_NOTE: note},
         )
         self.parent_run_id = run.info.run_id
         self.client.log_batch(self.parent_run_id, params=param_batch(_flat(config)))
@@ -117,6 +143,12 @@ class SearchTracker:
         report = {"conversions": dict(conversions), "skipped": list(skipped)}
         self.client.log_dict(self.parent_run_id, report, DATA_REPORT)
 
+    def log_data_inputs(self, data: Sequence[DataInput]) -> None:
+        """Log the search's datasets (training, target) as inputs of the parent run and of every trial run opened
+        from now on."""
+        self._data = list(data)
+        self.client.log_inputs(self.parent_run_id, datasets=dataset_inputs(self._data))
+
     def start_trial(
         self,
         trial_id: str,
@@ -133,17 +165,20 @@ class SearchTracker:
         has a name, and its metadata names the search, the trial and the run.
         """
         tags = {
+            **self._source_tags,
             MLFLOW_PARENT_RUN_ID: self.parent_run_id,
             TAG_SEARCH: self.search_name,
             TAG_ROLE: "trial",
             TAG_TRIAL_ID: trial_id,
             TAG_POLICY: describe(policy)[:5000],
             TAG_HEADLINE: headline(policy),
+            MLFLOW_RUN_NOTE: trial_note(self.search_name, run_name, headline(policy), describe(policy)),
         }
         if baseline:
             tags[TAG_BASELINE] = baseline
         run_id = self.client.create_run(self.experiment_id, run_name=run_name, tags=tags).info.run_id
         self._child_runs[trial_id] = run_id
+        self._log_data(run_id)
         readable = {key: _rounded(value) for key, value in params.items()}
         self.client.log_batch(run_id, params=param_batch({"structure": policy.structure, **readable}))
         recorded = dataclasses.replace(
@@ -153,6 +188,10 @@ class SearchTracker:
         self.client.log_text(run_id, recorded.to_json(), POLICY_ARTIFACT)
         if samples is not None:
             self.client.log_image(run_id, samples, SAMPLES_ARTIFACT)
+
+    def _log_data(self, run_id: str) -> None:
+        if self._data:
+            self.client.log_inputs(run_id, datasets=dataset_inputs(self._data))
 
     def attach(self, parent_run_id: str, child_runs: dict[str, str]) -> None:
         """Continue writing to an existing search: reopen its parent run and adopt its trial runs."""
@@ -174,6 +213,11 @@ class SearchTracker:
         self.client.set_tag(run_id, TAG_OUTCOME, outcome)
         if reason:
             self.client.set_tag(run_id, TAG_REASON, reason[:5000])
+        run = self.client.get_run(run_id)
+        tags = run.data.tags
+        note = trial_note(self.search_name, run.info.run_name, tags.get(TAG_HEADLINE, ""), tags.get(TAG_POLICY, ""),
+                          outcome, reason or "", run.data.metrics)
+        self.client.set_tag(run_id, MLFLOW_RUN_NOTE, note)
         self.client.set_terminated(run_id, RunStatus.to_string(_STATUS[outcome]))
 
     def restart_trial(self, trial_id: str, reason: str) -> None:
@@ -185,8 +229,10 @@ class SearchTracker:
         earlier = self.client.get_run(self._child_runs[trial_id])
         tags = {key: value for key, value in earlier.data.tags.items()
                 if not key.startswith("mlflow.") and key not in (TAG_OUTCOME, TAG_REASON, TAG_NODE)}
-        tags[MLFLOW_PARENT_RUN_ID] = self.parent_run_id
+        note = trial_note(self.search_name, earlier.info.run_name, tags.get(TAG_HEADLINE, ""), tags.get(TAG_POLICY, ""))
+        tags.update({**self._source_tags, MLFLOW_PARENT_RUN_ID: self.parent_run_id, MLFLOW_RUN_NOTE: note})
         run_id = self.client.create_run(self.experiment_id, run_name=earlier.info.run_name, tags=tags).info.run_id
+        self._log_data(run_id)
         self.client.log_batch(run_id, params=param_batch(dict(earlier.data.params)))
         with tempfile.TemporaryDirectory() as folder:
             self.client.log_artifacts(run_id, self.client.download_artifacts(earlier.info.run_id, "", folder))
@@ -228,15 +274,20 @@ class SearchTracker:
 
     def log_repeat(self, trial_run_id: str, trial_name: str, result: SeedResult) -> None:
         """Record one confirmation fine-tune as a finished run nested under the trial it repeats."""
+        note = (f"Confirmation repeat of **{trial_name}** (search `{self.search_name}`), seed {result.seed}: "
+                f"target-validation accuracy {result.val_accuracy:.3f}, held-out test accuracy {result.test_accuracy:.3f}")
         tags = {
+            **self._source_tags,
             MLFLOW_PARENT_RUN_ID: trial_run_id,
             TAG_SEARCH: self.search_name,
             TAG_ROLE: "repeat",
             TAG_REPEAT_OF: trial_name,
+            MLFLOW_RUN_NOTE: note,
         }
         run_id = self.client.create_run(
             self.experiment_id, run_name=f"{trial_name}-seed{result.seed}", tags=tags
         ).info.run_id
+        self._log_data(run_id)
         metrics = {
             VAL_ACCURACY: result.val_accuracy,
             TEST_ACCURACY: result.test_accuracy,
@@ -293,14 +344,39 @@ class SearchTracker:
         best_policy: Policy | None,
         status: str = "FINISHED",
     ) -> None:
-        """Record the trials table, summary metrics and best policy on the parent run, then close it."""
+        """Record the trials table (``trials.csv`` and the table artifact ``trials_table.json``), summary metrics,
+        best policy and description on the parent run, then close it."""
         run_id = self.parent_run_id
         self.log_search_metrics(summary)  # stamped now: a resumed search's later summary wins
         self.client.log_text(run_id, trials_csv, TRIALS_ARTIFACT)
+        self._log_trials_table(trials_csv)
         if best_policy is not None:
             self.client.log_text(run_id, best_policy.to_json(), BEST_POLICY_ARTIFACT)
             self.client.set_tag(run_id, "best_policy", describe(best_policy)[:5000])
+        parent = self.client.get_run(run_id)
+        minutes = (time.time() * 1000 - (parent.info.start_time or 0)) / 60_000
+        tags = parent.data.tags
+        note = search_note(self.search_name, status, parent.data.params, self.trial_rows(), tags.get(TAG_PICK, ""),
+                           tags.get(TAG_VERDICT, ""), minutes)
+        self.client.set_tag(run_id, MLFLOW_RUN_NOTE, note)
         self.client.set_terminated(run_id, status)
+
+    def _log_trials_table(self, trials_csv: str) -> None:
+        """``trials.csv`` as the table artifact :data:`TRIALS_TABLE`, for reading: the columns that compare trials
+        first, numbers rounded to 4 decimals.
+
+        ``log_table`` appends to a table already logged; a resumed search's table replaces the earlier one, written
+        in the same form (pandas' ``split`` JSON) with ``log_text``.
+        """
+        table = pandas.read_csv(io.StringIO(trials_csv)).round(4)
+        if table.empty:
+            return
+        first = [name for name in _TABLE_FIRST if name in table.columns]
+        table = table[first + [name for name in table.columns if name not in first]]
+        if any(item.path == TRIALS_TABLE for item in self.client.list_artifacts(self.parent_run_id)):
+            self.client.log_text(self.parent_run_id, table.to_json(orient="split", index=False), TRIALS_TABLE)
+        else:
+            self.client.log_table(self.parent_run_id, table, TRIALS_TABLE)
 
 
 def nest_attempt(client: MlflowClient, earlier: Run, run_id: str, reason: str) -> None:
@@ -311,9 +387,13 @@ def nest_attempt(client: MlflowClient, earlier: Run, run_id: str, reason: str) -
     older = attempts(client, earlier)
     for attempt in older:
         client.set_tag(attempt.info.run_id, MLFLOW_PARENT_RUN_ID, run_id)
-    tags = {MLFLOW_PARENT_RUN_ID: run_id, TAG_ROLE: ROLE_ATTEMPT, TAG_REASON: reason[:5000]}
+    name = f"{earlier.info.run_name}-attempt{len(older) + 1}"
+    known = earlier.data.tags
+    note = trial_note(known.get(TAG_SEARCH, ""), name, known.get(TAG_HEADLINE, ""), known.get(TAG_POLICY, ""),
+                      "failed", f"an attempt, ended: {reason}")
+    tags = {MLFLOW_PARENT_RUN_ID: run_id, TAG_ROLE: ROLE_ATTEMPT, TAG_REASON: reason[:5000], MLFLOW_RUN_NOTE: note}
     client.log_batch(earlier.info.run_id, tags=[RunTag(key, value) for key, value in tags.items()])
-    if TAG_OUTCOME in earlier.data.tags:
+    if TAG_OUTCOME in known:
         client.delete_tag(earlier.info.run_id, TAG_OUTCOME)
-    client.update_run(earlier.info.run_id, name=f"{earlier.info.run_name}-attempt{len(older) + 1}")
+    client.update_run(earlier.info.run_id, name=name)
     client.set_terminated(earlier.info.run_id, "FAILED")

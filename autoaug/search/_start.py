@@ -107,6 +107,7 @@ def start_or_resume(
     for line in prepared.modality.describe_loading(prepared.task):
         echo(line)
     tracker.log_data_report(prepared.task.conversions, prepared.task.skipped)
+    tracker.log_data_inputs(prepared.modality.data_inputs(prepared.task, config.data))
     fit_started = time.time()
     with closed_on_error(tracker):
         reference = prepare_reference(

@@ -1,8 +1,11 @@
-"""The MLflow UI, opened in a real headless Chromium, shows a real search: its parent run, trial runs and pictures.
+"""The MLflow UI, opened in a real headless Chromium, shows a real search: its parent run, trial runs and pictures,
+the trials in the model-training runs table with their columns, the runs' descriptions and datasets, and the
+trials table artifact.
 
 The search runs through the CLI (tiny ``test_resnet``, real Ray, Optuna and MLflow); the UI is started with
 ``autoaug ui``; Chromium is Debian's package driven by Selenium through Debian's chromedriver. A screenshot of
-every page checked is left in the test's temp dir.
+every page checked is left in the test's temp dir; those of the runs table and of a trial page are checked to
+show a rendered page (many colours, a share of non-white pixels).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from autoaug.cli import main
-from autoaug.records import find_search, trial_runs
+from autoaug.records import TRIALS_TABLE, find_search, runs_page, trial_runs
+from autoaug.vocabulary import AFFINITY, DIVERSITY, TAG_HEADLINE, TAG_OUTCOME, TEST_ACCURACY, VAL_ACCURACY
 from local_processes import free_port
 
 pytestmark = pytest.mark.slow
@@ -53,10 +57,12 @@ TRIAL_ARTIFACTS = ["augmented_samples.png"]
 
 CHROMIUM_FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1920,1080",
 )
 _PACKAGES = {"chromium": "chromium", "chromedriver": "chromium-driver"}
 _WAIT_S = 90  # the UI is a large React app: first render takes a while on a busy 2-core machine
+TRAINING = "workflowType=machine_learning"  # the model-training view, whatever the sidebar chose before
+COLUMNS = (VAL_ACCURACY, TEST_ACCURACY, AFFINITY, DIVERSITY, TAG_OUTCOME, TAG_HEADLINE)
 
 
 def _install_chromium() -> tuple[str, str]:
@@ -178,9 +184,37 @@ def _body_text(browser: WebDriver) -> str:
     return str(browser.find_element(By.TAG_NAME, "body").text)
 
 
+def _texts(browser: WebDriver, selector: str) -> list[str]:
+    return [str(element.text) for element in browser.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def _check_rendered(shot: Path) -> None:
+    """A screenshot of a rendered page, not a blank or half-drawn one: many colours and a share of non-white pixels
+    (text, icons, the table's lines), measured on the picture itself."""
+    picture = Image.open(shot).convert("RGB")
+    colours = picture.getcolors(maxcolors=1 << 20) or []
+    inked = sum(count for count, rgb in colours if min(rgb) < 200) / (picture.width * picture.height)
+    assert len(colours) >= 200, f"{shot}: {len(colours)} colours"
+    assert 0.01 <= inked <= 0.6, f"{shot}: {inked:.1%} of the pixels are not white"
+
+
+def _note_lines(run: Run) -> list[str]:
+    """The run's description as the UI renders its Markdown: one line of text per paragraph, no ``**`` or backticks."""
+    return [line.replace("**", "").replace("`", "") for line in run.data.tags["mlflow.note.content"].split("\n") if line]
+
+
+def _check_description(browser: WebDriver, lines: list[str], shots: Path) -> None:
+    """Every line of the run's description on its page, unfolded with "Show more" when the UI folds it."""
+    _wait(browser, lambda b: lines[0] in _body_text(b), f"the description line {lines[0][:40]!r}", shots)
+    for more in browser.find_elements(By.XPATH, "//*[text()='Show more']"):
+        more.click()
+    for line in lines:
+        _wait(browser, lambda b, line=line: line in _body_text(b), f"the description line {line[:40]!r}", shots)
+
+
 def _check_artifact_shown(browser: WebDriver, ui_url: str, store: Store, run: Run, path: str, shots: Path) -> None:
     """Open the run's artifact view on ``path`` and check that the UI shows that very file."""
-    _open(browser, f"{ui_url}/#/experiments/{store.experiment_id}/runs/{run.info.run_id}/artifacts/{path}")
+    _open(browser, f"{ui_url}/#/experiments/{store.experiment_id}/runs/{run.info.run_id}/artifacts/{path}?{TRAINING}")
     location = f"{run.info.artifact_uri}/{path}"
     _wait(browser, lambda b: location in _body_text(b), f"the path of {path}", shots)
     local = Path(MlflowClient(store.uri).download_artifacts(run.info.run_id, path, str(shots)))
@@ -232,3 +266,74 @@ def test_every_trial_run_shows_its_pictures(
 ) -> None:
     for trial in store.trials:
         _check_artifact_shown(browser, ui_url, store, trial, path, shots)
+
+
+def test_the_trials_open_in_the_model_training_runs_table_with_their_columns(
+    browser: WebDriver, ui_url: str, store: Store, shots: Path
+) -> None:
+    _open(browser, f"{ui_url}/{runs_page(store.experiment_id)}")
+    link = f"a[href='#/experiments/{store.experiment_id}/runs/{{}}']"
+    for trial in store.trials:
+        _wait(browser, lambda b, trial=trial: b.find_elements(By.CSS_SELECTOR, link.format(trial.info.run_id)),
+              f"{trial.info.run_name} in the trials table", shots)
+    # The model-training view: its sidebar's Runs, Models and Model registry; the GenAI view has none of them.
+    sidebar = _body_text(browser)
+    assert all(item in sidebar for item in ("Runs", "Models", "Model registry")) and "Evaluation runs" not in sidebar
+    headers = _texts(browser, "[role='columnheader']")
+    assert set(COLUMNS) <= set(headers), headers  # chosen by the shared view, not by hand
+    assert not browser.find_elements(By.CSS_SELECTOR, link.format(store.parent.info.run_id))  # trials only
+    for trial in store.trials:  # each trial's row (its pinned name part and its columns share a row-index)
+        row = browser.find_element(
+            By.XPATH, f"//a[@href='#/experiments/{store.experiment_id}/runs/{trial.info.run_id}']/ancestor::div[@role='row']"
+        ).get_attribute("row-index")
+        text = " ".join(_texts(browser, f"[role='row'][row-index='{row}']"))
+        assert trial.data.tags[TAG_HEADLINE] in text and trial.data.tags[TAG_OUTCOME] in text, text
+        for metric in (VAL_ACCURACY, TEST_ACCURACY, AFFINITY, DIVERSITY):  # the values, as MLflow prints them
+            assert f"{trial.data.metrics[metric]:g}"[:6] in text, (metric, text)
+    shot = shots / "trials_table.png"
+    browser.save_screenshot(str(shot))
+    _check_rendered(shot)
+
+
+def test_the_search_run_shows_its_description(browser: WebDriver, ui_url: str, store: Store, shots: Path) -> None:
+    _open(browser, f"{ui_url}/#/experiments/{store.experiment_id}/runs/{store.parent.info.run_id}?{TRAINING}")
+    lines = _note_lines(store.parent)
+    assert lines[0] == "Search ui-check: finished." and lines[1].startswith("Result: ")
+    assert [line.split(":")[0] for line in lines[2:]] == ["Verdict against the baselines", "Budget"]
+    _check_description(browser, lines, shots)
+    browser.save_screenshot(str(shots / "search_description.png"))
+
+
+def test_a_trial_page_shows_its_description_and_datasets(
+    browser: WebDriver, ui_url: str, store: Store, shots: Path
+) -> None:
+    trial = next(run for run in store.trials if run.info.run_name == "trial-000")
+    _open(browser, f"{ui_url}/#/experiments/{store.experiment_id}/runs/{trial.info.run_id}?{TRAINING}")
+    lines = _note_lines(trial)
+    assert lines[0].startswith("trial-000 of search ui-check: ") and lines[1].startswith("Outcome: completed: ")
+    _check_description(browser, lines, shots)
+    datasets = {item.dataset.name: item.dataset.digest for item in MlflowClient(store.uri).get_run(
+        trial.info.run_id).inputs.dataset_inputs}
+    first = f"digits-training ({datasets['digits-training']})"
+    _wait(browser, lambda b: first in _body_text(b), "the training dataset", shots)
+    assert "Training" in _body_text(browser)
+    shot = shots / "trial_page.png"
+    browser.save_screenshot(str(shot))
+    _check_rendered(shot)
+    # The second dataset is folded behind "+1": unfolding it shows the target split.
+    browser.find_element(By.XPATH, "//*[text()='+1']").click()
+    second = f"digits-target ({datasets['digits-target']})"
+    _wait(browser, lambda b: second in _body_text(b) and "Target" in _body_text(b), "the target dataset", shots)
+
+
+def test_the_trials_table_artifact_is_shown_as_a_table(
+    browser: WebDriver, ui_url: str, store: Store, shots: Path
+) -> None:
+    run_id = store.parent.info.run_id
+    _open(browser, f"{ui_url}/#/experiments/{store.experiment_id}/runs/{run_id}/artifacts/{TRIALS_TABLE}?{TRAINING}")
+    _wait(browser, lambda b: "trial" in _texts(b, "[role='columnheader']"), "the table's header", shots)
+    assert _texts(browser, "[role='columnheader']")[:4] == ["rank", "trial", "outcome", VAL_ACCURACY]
+    assert "View as table" in _body_text(browser)
+    shown = _body_text(browser)
+    assert all(trial.info.run_name in shown for trial in store.trials)
+    browser.save_screenshot(str(shots / "trials_table_artifact.png"))

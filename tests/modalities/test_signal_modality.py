@@ -7,6 +7,7 @@ mixup does) and a tiny torch model. Nothing of the search, records or command li
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -265,6 +266,8 @@ def test_every_trial_is_recorded_with_its_signal_policy_and_preview(searched: tu
         artifacts = {item.path for item in client.list_artifacts(run.info.run_id)}
         assert {"policy.json", "augmented_samples.png"} <= artifacts
         assert read_trial_policy(client, run).modality == SIGNAL
+        datasets = {item.dataset.name: json.loads(item.dataset.profile) for item in run.inputs.dataset_inputs}
+        assert datasets == {"waves-training": {"rows": 96, "classes": 3}, "waves-target": {"rows": 60, "classes": 3}}
 
 
 def test_the_exported_policy_loads_as_a_batch_augmentation(

@@ -6,22 +6,32 @@ import multiprocessing
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas
 import pytest
 from mlflow import MlflowClient
+from PIL import Image
 
+from autoaug.config import DataConfig
 from autoaug.errors import ConfigError
+from autoaug.modalities import get_modality
 from autoaug.modalities.image import baseline_policies
 from autoaug.policy import OpSpec, Policy, PolicyMetadata, headline
 from autoaug.records import (
     DATA_REPORT,
+    TRIALS_TABLE,
+    VIEW_KEY,
     SearchTracker,
+    database_file,
     filter_value,
     find_policy_source,
     find_search,
     prepare_store,
     read_trial_policy,
     trial_runs,
+    trials_page,
 )
+from autoaug.results import rows_to_csv
 
 
 def test_headline_lists_the_most_probable_ops_of_a_sequence() -> None:
@@ -132,3 +142,84 @@ def test_an_exported_policy_is_traced_to_its_trial_whatever_its_name_and_metadat
     exported = dataclasses.replace(SEARCHED, name="best_policy", metadata=PolicyMetadata(pick="knee", val_accuracy=0.5))
     source = find_policy_source(tracker.client, tracker.experiment_id, exported)
     assert source is not None and (source.search, source.trial) == ("digits-1", "trial-000")
+
+
+def _image_folders(root: Path, shade: int = 0) -> DataConfig:
+    for split, count in (("train", 12), ("val", 8)):
+        for label in ("a", "b"):
+            (root / split / label).mkdir(parents=True, exist_ok=True)
+            for index in range(count // 2):
+                pixels = np.random.default_rng(index).integers(0, 255, (12, 12, 3), dtype=np.uint8)
+                pixels[0, 0] = shade
+                Image.fromarray(pixels).save(root / split / label / f"{index}.png")
+    return DataConfig(task="folders", train_dir=root / "train", val_dir=root / "val", image_size=12, train_size=12)
+
+
+def test_the_users_folders_are_logged_as_local_datasets_on_the_search_and_its_trials(
+    tracking_uri: str, tmp_path: Path
+) -> None:
+    image = get_modality("image")
+    data = _image_folders(tmp_path / "data")
+    data_inputs = image.data_inputs(image.load_task(data, seed=0), data)
+    tracker = SearchTracker(tracking_uri, "autoaug", "folders")
+    tracker.start_search({"trials": 1}, "version: 1\n")
+    tracker.log_data_inputs(data_inputs)
+    tracker.start_trial("t0", "trial-000", SEARCHED, {}, None)
+    for run in (tracker.client.get_run(tracker.parent_run_id), *tracker.trial_runs()):
+        logged = {item.tags[0].value: item.dataset for item in run.inputs.dataset_inputs}
+        assert set(logged) == {"training", "target"}
+        assert logged["training"].source_type == "local"
+        assert json.loads(logged["training"].source) == {"uri": str((tmp_path / "data" / "train").resolve())}
+        assert json.loads(logged["target"].source) == {"uri": str((tmp_path / "data" / "val").resolve())}
+        assert json.loads(logged["training"].profile) == {"rows": 12, "classes": 2}
+        assert logged["training"].digest == data_inputs[0].digest and len(data_inputs[0].digest) == 12
+    changed = _image_folders(tmp_path / "other", shade=255)  # one pixel per image differs: so do the digests
+    again = image.data_inputs(image.load_task(changed, seed=0), changed)
+    assert [item.digest for item in again] != [item.digest for item in data_inputs]
+    assert image.data_inputs(image.load_task(data, seed=0), data) == data_inputs  # the same data, the same digests
+
+
+def test_each_run_is_described_and_a_resumed_search_replaces_its_trials_table(tracking_uri: str, tmp_path: Path) -> None:
+    tracker = SearchTracker(tracking_uri, "autoaug", "described")
+    tracker.start_search({"data": {"task": "digits", "train_size": 100}, "training": {"epochs": 1},
+                          "model": {"backbone": "test_resnet"}, "search": {"trials": 1}}, "version: 1\n")
+    assert "running" in tracker.client.get_run(tracker.parent_run_id).data.tags["mlflow.note.content"]
+    tracker.start_trial("t0", "trial-000", SEARCHED, {}, None)
+    tracker.start_trial("t1", "baseline-none", baseline_policies()["none"], {}, None, baseline="none")
+    tracker.log_metrics("t1", {"val_accuracy": 0.5, "affinity": 1.0}, step=1)
+    tracker.end_trial("t0", "failed", "RuntimeError: boom")
+    tracker.end_trial("t1", "completed")
+    notes = {run.info.run_name: run.data.tags["mlflow.note.content"] for run in tracker.trial_runs()}
+    assert notes["trial-000"] == ("**trial-000** of search `described`: rotate p0.16\n\nOutcome: **failed**: "
+                                  "RuntimeError: boom\n\nPolicy: `subpolicies: [rotate(p=0.16,m=0.087)]`")
+    assert "Outcome: **completed**: target-validation accuracy 0.500, affinity 1.000" in notes["baseline-none"]
+    for status in ("KILLED", "FINISHED"):  # stopped, then resumed and finished: one table, the latest
+        tracker.finish_search({}, rows_to_csv(tracker.trial_rows()), None, status=status)
+        tracker.attach(tracker.parent_run_id, {})
+    # MlflowClient.load_table searches the default store, not the client's: read the file as it does
+    table = pandas.read_json(tracker.client.download_artifacts(tracker.parent_run_id, TRIALS_TABLE, str(tmp_path)),
+                             orient="split")
+    assert list(table["trial"]) == ["baseline-none", "trial-000"] and list(table["outcome"]) == ["completed", "failed"]
+    note = tracker.client.get_run(tracker.parent_run_id).data.tags["mlflow.note.content"]
+    assert note.startswith("**Search `described`**: finished.\n\n**Result**: baseline-none, target-validation accuracy 0.500")
+    assert "**Verdict against the baselines**: none: no searched trial completed" in note
+    assert ("**Budget**: 1 searched trial and 1 baseline, 1 epoch each, backbone `test_resnet`, task `digits` "
+            "(100 training inputs): 1 completed, 0 pruned, 1 failed;") in note
+
+
+def test_autoaug_ui_names_the_trials_page_once_the_experiment_exists(tracking_uri: str) -> None:
+    assert trials_page(tracking_uri, "autoaug") is None
+    assert database_file(tracking_uri) is not None and not database_file(tracking_uri).exists()  # nothing created
+    tracker = SearchTracker(tracking_uri, "autoaug", "s")
+    page = trials_page(tracking_uri, "autoaug")
+    assert page == tracker.runs_page == (f"#/experiments/{tracker.experiment_id}/runs?workflowType=machine_learning"
+                                         f"&viewStateShareKey={VIEW_KEY}")
+    assert trials_page(tracking_uri, "other") is None
+    tags = tracker.client.get_experiment(tracker.experiment_id).tags
+    assert tags["mlflow.experimentKind"] == "custom_model_development" and page in tags["mlflow.note.content"]
+    view = json.loads(tags[f"mlflow.sharedViewState.{VIEW_KEY}"])
+    assert view["selectedColumns"][:4] == ["metrics.`val_accuracy`", "metrics.`test_accuracy`", "metrics.`affinity`",
+                                           "metrics.`diversity`"]
+    tracker.client.set_experiment_tag(tracker.experiment_id, "mlflow.note.content", "my own description")
+    SearchTracker(tracking_uri, "autoaug", "next")  # a later search keeps the user's description
+    assert tracker.client.get_experiment(tracker.experiment_id).tags["mlflow.note.content"] == "my own description"

@@ -180,3 +180,10 @@ def test_a_trial_run_again_after_sigkill_and_resume_keeps_one_history_per_run(tm
     (attempt,) = attempts
     assert attempt.info.status == "FAILED" and "ran again from its first epoch" in attempt.data.tags[TAG_REASON]
     assert _steps(client, attempt) == _steps(client, frozen)
+    # Their descriptions: the fresh run's outcome, the attempt's reason; both keep the search's datasets.
+    assert rerun.data.tags["mlflow.note.content"].startswith(f"**{rerun.info.run_name}** of search `{name}`: ")
+    assert "Outcome: **completed**: target-validation accuracy" in rerun.data.tags["mlflow.note.content"]
+    assert attempt.data.tags["mlflow.note.content"].startswith(f"**{attempt.info.run_name}** of search `{name}`: ")
+    assert "Outcome: **failed**: an attempt, ended: " in attempt.data.tags["mlflow.note.content"]
+    for run in (rerun, attempt, client.get_run(find_search(client, "autoaug", name).info.run_id)):
+        assert sorted(item.dataset.name for item in run.inputs.dataset_inputs) == ["digits-target", "digits-training"]

@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+import csv
+import importlib.metadata
 import json
 import statistics
+import subprocess
 from pathlib import Path
 
 import optuna
+import pandas
 import pytest
 import torch
 from mlflow import MlflowClient
 from PIL import Image
 
+import autoaug
 from autoaug import load_policy
 from autoaug.cli import main
+from autoaug.config import DataConfig
 from autoaug.measures import MEASURES
+from autoaug.modalities import get_modality
 from autoaug.ops import _registry, register_op
-from autoaug.records import CONFIRMATION_ARTIFACT, attempts, find_search, trial_runs
+from autoaug.records import (
+    CONFIRMATION_ARTIFACT,
+    TRIAL_COLUMNS,
+    TRIALS_TABLE,
+    VIEW_KEY,
+    attempts,
+    find_search,
+    runs_page,
+    trial_runs,
+)
 from autoaug.vocabulary import (
+    TAG_HEADLINE,
     TAG_OUTCOME,
     TAG_PICK,
     TAG_PICK_RUN,
@@ -230,3 +247,62 @@ def test_unknown_backbone_is_reported_before_anything_starts(
     assert main(["search", "--backbone", "resnet181", "--tracking-uri", tracking_uri]) == 2
     error = capsys.readouterr().err
     assert "resnet181" in error and "resnet18" in error
+
+
+def test_the_runs_follow_mlflow_conventions_descriptions_datasets_table_and_source(
+    finished_search: tuple[str, Path], tmp_path: Path
+) -> None:
+    uri, _ = finished_search
+    client = MlflowClient(uri)
+    parent = find_search(client, "autoaug", "e2e")
+    trials = trial_runs(client, parent)
+    # The experiment: model training, with the shared view of the trials' columns the UI opens with runs_page.
+    experiment = client.get_experiment(parent.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    view = json.loads(experiment.tags[f"mlflow.sharedViewState.{VIEW_KEY}"])
+    assert view["selectedColumns"] == list(TRIAL_COLUMNS) and view["searchFilter"] == "tags.`autoaug.role` = 'trial'"
+    assert f"viewStateShareKey={VIEW_KEY}" in runs_page(experiment.experiment_id)
+    for column in TRIAL_COLUMNS:  # every metric and tag column of the view is filled on every completed trial
+        kind, key = column.split(".", 1)
+        values = {"metrics": "metrics", "tags": "tags"}.get(kind)
+        if values:
+            assert all(key.strip("`") in getattr(run.data, values) for run in trials
+                       if run.data.tags[TAG_OUTCOME] == "completed"), column
+    # Descriptions: the search's result, verdict and budget; each trial's headline and outcome.
+    note = parent.data.tags["mlflow.note.content"]
+    pick = parent.data.tags[TAG_PICK]
+    assert note.startswith("**Search `e2e`**: finished.") and f"**Result**: {pick}, target-validation accuracy" in note
+    assert f"**Verdict against the baselines**: {parent.data.tags[TAG_VERDICT]}" in note
+    assert "**Budget**: 2 searched trials and 2 baselines, 2 epochs each, backbone `test_resnet`, task `digits`" in note
+    for run in trials:
+        tags = run.data.tags
+        described = tags["mlflow.note.content"]
+        assert described.startswith(f"**{run.info.run_name}** of search `e2e`: {tags[TAG_HEADLINE]}")
+        assert f"Outcome: **{tags[TAG_OUTCOME]}**: target-validation accuracy {run.data.metrics['val_accuracy']:.3f}" in described
+    # Datasets: the training and target splits on the parent and every trial, their digests the data's own.
+    task = get_modality("image").load_task(DataConfig(train_size=200), seed=0)
+    expected = {(data.name, data.digest, data.context) for data in get_modality("image").data_inputs(task, DataConfig())}
+    assert {name for name, _, _ in expected} == {"digits-training", "digits-target"}
+    for run in [client.get_run(parent.info.run_id), *trials]:
+        inputs = run.inputs.dataset_inputs
+        assert {(item.dataset.name, item.dataset.digest, item.tags[0].value) for item in inputs} == expected
+        assert all(item.dataset.source_type == "code" and "digits" in item.dataset.source for item in inputs)
+        rows = {item.dataset.name: json.loads(item.dataset.profile)["rows"] for item in inputs}
+        assert rows == {"digits-training": 200, "digits-target": len(task.val)}
+    # The trials table as a table artifact, the same rows as trials.csv.
+    assert json.loads(parent.data.tags["mlflow.loggedArtifacts"]) == [{"path": TRIALS_TABLE, "type": "table"}]
+    table = pandas.read_json(client.download_artifacts(parent.info.run_id, TRIALS_TABLE, str(tmp_path)), orient="split")
+    csv_path = client.download_artifacts(parent.info.run_id, "trials.csv", str(tmp_path))
+    with open(csv_path, newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    assert list(table.columns[:4]) == ["rank", "trial", "outcome", "val_accuracy"]
+    assert set(table.columns) == set(listed[0]) and list(table["trial"]) == [row["trial"] for row in listed]
+    assert list(table["val_accuracy"]) == pytest.approx([round(float(row["val_accuracy"]), 4) for row in listed])
+    # Source and version: MLflow's own source tags, the checkout's commit and autoaug's version on every run.
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            cwd=Path(autoaug.__file__).parent).stdout.strip()
+    for run in [parent, *trials]:
+        tags = run.data.tags
+        assert tags["mlflow.source.type"] == "LOCAL" and tags["mlflow.source.name"]
+        assert tags["autoaug.version"] == importlib.metadata.version("autoaug")
+        assert tags.get("mlflow.source.git.commit") == (commit or None)
