@@ -37,7 +37,7 @@ from autoaug.records._read import (
     read_trial_policy,
     trial_runs,
 )
-from autoaug.records._store import finite, metric_batch, open_experiment, param_batch, store_client
+from autoaug.records._store import finite, metric_batch, open_experiment, param_batch, store_client, store_lock
 from autoaug.records._view import runs_page, tag_experiment
 from autoaug.results import SeedResult, Selection, TrialRow
 from autoaug.vocabulary import (
@@ -99,7 +99,8 @@ class SearchTracker:
         self.client = store_client(tracking_uri)
         self.tracking_uri = self.client.tracking_uri
         self.experiment_id = open_experiment(self.client, experiment, create=True)
-        tag_experiment(self.client, self.experiment_id)
+        with store_lock(self.tracking_uri):  # searches starting at once would write the same tags at once
+            tag_experiment(self.client, self.experiment_id)
         self.search_name = search_name
         self.parent_run_id = ""
         self._child_runs: dict[str, str] = {}
