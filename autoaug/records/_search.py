@@ -21,7 +21,6 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NOTE
 from PIL import Image
 
 from autoaug.modalities import DataInput
-
 from autoaug.policy import Policy, PolicyMetadata, describe, headline
 from autoaug.records._agreement import OPTUNA_ARTIFACT, disagreements
 from autoaug.records._context import dataset_inputs, source_tags
@@ -147,7 +146,7 @@ class SearchTracker:
         """Log the search's datasets (training, target) as inputs of the parent run and of every trial run opened
         from now on."""
         self._data = list(data)
-        self.client.log_inputs(self.parent_run_id, datasets=dataset_inputs(self._data))
+        self._log_data(self.parent_run_id)
 
     def start_trial(
         self,
