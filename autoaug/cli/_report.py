@@ -46,7 +46,7 @@ def final_report(outcome: SearchOutcome) -> str:
     if failed:
         lines.append(f"  {failed} trial(s) failed; their reasons are in the table and in MLflow.")
     next_steps = [
-        ("autoaug ui", "parent and trial runs at http://127.0.0.1:5000"),
+        ("autoaug ui", "MLflow UI at http://127.0.0.1:5000; it prints the trials page (model-training view)"),
         (f"autoaug trials --name {outcome.name}", "every trial, ranked"),
         (f"autoaug plots --name {outcome.name}", "relevance vs diversity, accuracy per trial, best samples"),
         (f"autoaug export --name {outcome.name}", "best_policy.json + best_policy.py (--pick knee: a trade-off)"),
