@@ -47,9 +47,9 @@ def final_report(result: SearchResult) -> str:
     if failed:
         lines.append(f"  {failed} trial(s) failed; their reasons are in the table and in MLflow.")
     next_steps = [
-        ("autoaug ui", "parent and trial runs at http://127.0.0.1:5000"),
+        ("autoaug ui", "MLflow UI at http://127.0.0.1:5000; it prints the trials page (model-training view)"),
         (f"autoaug trials --name {result.name}", "every trial, ranked"),
-        (f"autoaug plots --name {result.name}", "relevance vs diversity, accuracy per trial, best samples"),
+        (f"autoaug plots --name {result.name}", "relevance vs diversity, accuracy per trial, best samples, Optuna's"),
         (f"autoaug export --name {result.name}", "best_policy.json + best_policy.py (--pick knee: a trade-off)"),
         ("autoaug evaluate best_policy.json", "prove it against the baselines over 3 more seeds"),
     ]

@@ -148,7 +148,7 @@ class SearchTracker:
         """Log the search's datasets (training, target) as inputs of the parent run and of every trial run opened
         from now on."""
         self._data = list(data)
-        self.client.log_inputs(self.parent_run_id, datasets=dataset_inputs(self._data))
+        self._log_data(self.parent_run_id)
 
     def start_trial(
         self,
