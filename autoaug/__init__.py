@@ -1,12 +1,10 @@
 """autoaug: automated augmentation-policy search for fine-tuning pre-trained backbones.
 
-The layers, from the top: ``cli``, ``api`` (the Python API), ``search`` (Ray and Optuna), ``evaluate``,
+The layers, from the top: ``cli``, ``api`` (the Python API), ``tuning`` (Ray and Optuna), ``evaluation``,
 ``records`` (MLflow), ``modalities`` (the only tensor code the search runs, behind one interface), ``results``,
 ``config``, ``policy`` and ``ops``; see ARCHITECTURE.md.
 
 The Python API (``autoaug.search``, ``trials``, ``export``, ``evaluate``, ``load_policy``) is ``autoaug.api``'s.
-``autoaug.search`` and ``autoaug.evaluate`` name its functions even though subpackages have those names too:
-reach the subpackages with ``from autoaug.search import ...`` (``import autoaug.search as ...`` gives the function).
 
 Example:
     >>> import autoaug
@@ -17,8 +15,6 @@ Example:
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import Any
 
 __version__ = "0.1.0"
@@ -53,17 +49,3 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'autoaug' has no attribute {name!r}")
     return getattr(importlib.import_module(_EXPORTS[name]), name)
 
-
-class _Package(types.ModuleType):
-    """The ``autoaug`` module: importing its subpackages ``search`` and ``evaluate`` leaves those names to the API."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        # The import system binds each imported subpackage as an attribute of its parent; for a name the API
-        # exports, that binding is skipped so that the name keeps resolving to the API function (sys.modules,
-        # which every `from autoaug.<name> import ...` reads, still holds the subpackage).
-        if name in _EXPORTS and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -41,7 +41,7 @@ from mlflow import MlflowClient
 
 from autoaug.config import load_config
 from autoaug.records import SearchTracker
-from autoaug.search import prepare_search, run_search
+from autoaug.tuning import prepare_search, run_search
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "cluster.json"

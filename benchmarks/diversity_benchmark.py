@@ -32,7 +32,7 @@ from scipy.stats import spearmanr
 from autoaug.config import SearchConfig, load_config
 from autoaug.records import find_search, trial_runs
 from autoaug.results import TrialRow
-from autoaug.search import SearchOutcome, prepare_search, run_search
+from autoaug.tuning import SearchOutcome, prepare_search, run_search
 
 RESULTS = Path(__file__).resolve().parent / "results" / "diversity.json"
 MEASURED = ("screen_score", "affinity", "reference_loss_ratio", "diversity", "feature_relevance", "feature_diversity")

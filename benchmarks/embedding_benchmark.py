@@ -32,7 +32,7 @@ from search_benchmark import measure
 from autoaug.config import load_config
 from autoaug.modalities.embedding import PAPER_OPS
 from autoaug.records import read_trial_policy
-from autoaug.search import prepare_search, run_search
+from autoaug.tuning import prepare_search, run_search
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METRICS = ("macro_auc", "unseen_auroc", "accuracy", "macro_f1", "ece")

@@ -47,7 +47,7 @@ from autoaug._process import processes_using
 from autoaug.modalities.image import baseline_policies
 from autoaug.policy import save_policy
 from autoaug.records import OPTUNA_ARTIFACT, attempts, disagreements, find_search, trial_runs
-from autoaug.search._ray_connect import is_stale, runtime_folders
+from autoaug.tuning._ray_connect import is_stale, runtime_folders
 from autoaug.vocabulary import TAG_OUTCOME, TAG_PROCESS, TAG_REASON, TAG_RETRIES, TAG_ROLE, TAG_TRIAL_ID
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -41,7 +41,7 @@ from scipy import stats
 from autoaug.config import load_config
 from autoaug.records import CONFIRMATION_ARTIFACT, find_search, load_trial_rows
 from autoaug.results import TrialRow
-from autoaug.search._scheduler import rungs
+from autoaug.tuning._scheduler import rungs
 
 RESULTS = Path(__file__).resolve().parent / "results" / "quality.json"
 BASELINES = ("none", "trivial_augment_wide", "rand_augment", "auto_augment")

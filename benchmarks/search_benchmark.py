@@ -26,7 +26,7 @@ from mlflow import MlflowClient
 
 from autoaug.config import load_config
 from autoaug.results import TrialRow, best_row
-from autoaug.search import SearchOutcome, prepare_search, run_search
+from autoaug.tuning import SearchOutcome, prepare_search, run_search
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.json"
 _WORK_METRICS = ("seconds_train", "seconds_augment", "seconds_eval")

@@ -25,16 +25,16 @@ LAYERS = (
     ("autoaug.results",),
     ("autoaug.modalities",),
     ("autoaug.records",),
-    ("autoaug.evaluate",),
-    ("autoaug.search",),
+    ("autoaug.evaluation",),
+    ("autoaug.tuning",),
     ("autoaug.api",),
     ("autoaug.cli",),
 )
 # Third-party libraries that only one part of the package may import.
 OWNERS = {
-    "ray": ("autoaug.search",),
-    "optuna": ("autoaug.search",),
-    "optuna_dashboard": ("autoaug.search",),
+    "ray": ("autoaug.tuning",),
+    "optuna": ("autoaug.tuning",),
+    "optuna_dashboard": ("autoaug.tuning",),
     "mlflow": ("autoaug.records",),
     "torch": ("autoaug.ops", "autoaug.modalities", "autoaug.metrics", "autoaug.measures"),
     "torchvision": ("autoaug.ops", "autoaug.modalities"),

@@ -12,7 +12,7 @@ from autoaug.modalities import get_modality
 from autoaug.results import evaluation_seeds
 
 if TYPE_CHECKING:
-    from autoaug.evaluate import EvaluationOutcome
+    from autoaug.evaluation import EvaluationOutcome
 
 
 def evaluate(
@@ -56,7 +56,7 @@ def evaluate(
         >>> outcome = autoaug.evaluate("best_policy.json", baselines=["rand_augment"], seeds=[1, 2])  # doctest: +SKIP
         >>> print(outcome.table)  # doctest: +SKIP
     """
-    from autoaug.evaluate import prepare_evaluation, run_evaluation  # here: MLflow loads when an evaluation runs
+    from autoaug.evaluation import prepare_evaluation, run_evaluation  # here: MLflow loads when an evaluation runs
 
     settings = resolve_config(config, overrides)
     files = [Path(policies)] if isinstance(policies, (str, Path)) else [Path(path) for path in policies]

@@ -71,7 +71,7 @@ def search(
         raise ConfigError("--resume continues a search with its recorded settings; leave --config out")
     # Here: Ray, Optuna and MLflow load when a search runs, not with the package.
     from autoaug.records import existing_store_client
-    from autoaug.search import prepare_search, print_line, recorded_config, run_search
+    from autoaug.tuning import prepare_search, print_line, recorded_config, run_search
 
     settings = recorded_config(resume, overrides) if resume else resolve_config(config, overrides)
     outcome = run_search(prepare_search(settings), echo or print_line, resume=bool(resume), progress=progress)

@@ -26,7 +26,7 @@ from autoaug.records import (
     trials_page,
 )
 from autoaug.results import candidates, format_table, rows_to_csv, rows_to_json
-from autoaug.search import print_line, serve_dashboard, stored_studies, study_storage_url, write_stored_study_plots
+from autoaug.tuning import print_line, serve_dashboard, stored_studies, study_storage_url, write_stored_study_plots
 
 
 def search(args: argparse.Namespace) -> int:

@@ -31,7 +31,7 @@ from rich.table import Column
 from rich.text import Text
 
 from autoaug.progress import TRIALS, Progress
-from autoaug.search import print_line
+from autoaug.tuning import print_line
 
 Clock = Callable[[], float]
 _CHATTY = ("mlflow", "optuna", "ray")

@@ -125,11 +125,11 @@ def test_the_api_names_load_nothing_heavy() -> None:
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
-def test_the_api_functions_keep_their_names_once_the_subpackages_are_imported() -> None:
+
+def test_the_api_functions_are_not_shadowed_by_the_layers_below() -> None:
     from autoaug import api
-    from autoaug.evaluate import run_evaluation
-    from autoaug.search import run_search
+    from autoaug.evaluation import run_evaluation
+    from autoaug.tuning import run_search
 
     assert autoaug.search is api.search and autoaug.evaluate is api.evaluate
-    assert sys.modules[run_search.__module__].__name__ == "autoaug.search._driver"
-    assert sys.modules["autoaug.evaluate"].run_evaluation is run_evaluation
+    assert run_search.__module__ == "autoaug.tuning._driver" and run_evaluation.__module__ == "autoaug.evaluation._run"

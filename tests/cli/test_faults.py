@@ -218,7 +218,7 @@ def test_resume_stops_when_tune_cannot_restore_the_saved_state(stopped_search: S
 
 _LOCAL_RUNTIME = """
 import os, sys, ray
-from autoaug.search._ray_connect import connect_ray
+from autoaug.tuning._ray_connect import connect_ray
 connect_ray(None)
 print(ray.get(ray.remote(lambda: "task ran").remote()))
 print(os.environ["RAY_TMPDIR"], ray._private.worker._global_node.get_temp_dir_path(), os.environ["RAY_AUTH_TOKEN_PATH"],

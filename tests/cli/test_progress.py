@@ -11,7 +11,7 @@ from rich.console import Console
 from autoaug.cli._parser import build_parser
 from autoaug.cli._progress import LiveDisplay, SearchState, search_display, silent
 from autoaug.progress import CONFIRMATION, REFERENCE, TRIALS
-from autoaug.search import print_line
+from autoaug.tuning import print_line
 
 
 class Clock:

@@ -33,7 +33,7 @@ from autoaug.policy import Policy, plan, read_policy
 from autoaug.progress import CONFIRMATION, REFERENCE, TRIALS
 from autoaug.records import find_search, read_trial_policy, trial_runs
 from autoaug.results import best_row
-from autoaug.search import SearchOutcome, prepare_search, run_search
+from autoaug.tuning import SearchOutcome, prepare_search, run_search
 
 pytestmark = pytest.mark.slow
 
