@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import optuna
@@ -70,6 +71,10 @@ class PolicySearcher(OptunaSearch):
         super().__init__(
             space=self._define_by_run, metric=metric, mode=mode, sampler=sampler, study_name=study_name, storage=storage
         )
+        with warnings.catch_warnings():  # experimental in Optuna since 3.2, and unchanged since
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            # optuna-dashboard and Optuna's plots then name the objectives ("val_accuracy", not "Objective 0").
+            self.study.set_metric_names([metric] if isinstance(metric, str) else list(metric))
 
     @property
     def space(self) -> SearchSpace:

@@ -10,6 +10,8 @@ show a rendered page (many colours, a share of non-white pixels).
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
 import os
 import re
@@ -110,13 +112,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     return Store(uri, parent.info.experiment_id, parent, trial_runs(client, parent))
 
 
-@pytest.fixture(scope="module")
-def ui_url(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def _serving(command: str, uri: str, probe: str, log_path: Path) -> Iterator[str]:
+    """``autoaug COMMAND`` on a free port of 127.0.0.1 for ``uri``'s records, once ``probe`` answers; stopped after."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("ui") / "ui.log").open("w")
-    # A session of its own, so that stopping it stops the MLflow server it starts, and nothing else.
+    log = log_path.open("w")
+    # A session of its own, so that stopping it stops the server it starts, and nothing else.
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "autoaug"), "ui", "--port", str(port), "--tracking-uri", store.uri],
+        [str(Path(sys.executable).parent / "autoaug"), command, "--port", str(port), "--tracking-uri", uri],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
@@ -124,13 +127,13 @@ def ui_url(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         deadline = time.time() + _WAIT_S
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as answer:
+                with urllib.request.urlopen(f"{url}{probe}", timeout=5) as answer:
                     if answer.status == 200:
                         break
             except OSError:
                 pass
             if server.poll() is not None or time.time() > deadline:
-                pytest.fail(f"autoaug ui did not answer on {url} within {_WAIT_S}s; see {log.name}")
+                pytest.fail(f"autoaug {command} did not answer on {url} within {_WAIT_S}s; see {log.name}")
             time.sleep(1)
         yield url
     finally:
@@ -141,6 +144,18 @@ def ui_url(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def ui_url(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serving("ui", store.uri, "/health", tmp_path_factory.mktemp("ui") / "ui.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def dashboard_url(store: Store, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serving("dashboard", store.uri, "/api/studies", tmp_path_factory.mktemp("dashboard") / "dashboard.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -337,3 +352,20 @@ def test_the_trials_table_artifact_is_shown_as_a_table(
     shown = _body_text(browser)
     assert all(trial.info.run_name in shown for trial in store.trials)
     browser.save_screenshot(str(shots / "trials_table_artifact.png"))
+
+
+def test_the_dashboard_shows_the_search_s_stored_study(
+    browser: WebDriver, dashboard_url: str, store: Store, shots: Path
+) -> None:
+    name = store.parent.info.run_name
+    _open(browser, f"{dashboard_url}/dashboard")
+    _wait(browser, lambda b: name in _body_text(b), f"the study {name} in optuna-dashboard's list", shots)
+    with urllib.request.urlopen(f"{dashboard_url}/api/studies", timeout=10) as answer:
+        studies = {study["study_name"]: study["study_id"] for study in json.load(answer)["study_summaries"]}
+    _open(browser, f"{dashboard_url}/dashboard/studies/{studies[name]}")
+    _wait(browser, lambda b: "History" in _body_text(b) and "Best Trial" in _body_text(b),
+          "the study's history and best trial", shots)
+    assert f"{name} (id={studies[name]})" in _body_text(browser)
+    assert VAL_ACCURACY in _body_text(browser)  # the objective carries the search's metric name
+    browser.save_screenshot(str(shots / "dashboard_study.png"))
+    _check_rendered(shots / "dashboard_study.png")

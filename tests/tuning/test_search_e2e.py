@@ -204,6 +204,7 @@ def test_a_stacked_space_search_starts_from_the_baselines_and_optuna_agrees_with
     assert sum(entry["baseline"] is None for entry in view) == 3
     stored = optuna.load_study(study_name="stacked", storage=f"sqlite:///{tmp_path}/mlruns/optuna.db")
     assert [(trial.state.name, trial.values) for trial in stored.trials] == [(e["state"], e["values"]) for e in view]
+    assert stored.metric_names == ["val_accuracy"]  # named for optuna-dashboard and Optuna's plots
     again = main(["search", *TINY, "--space", str(space), "--tracking-uri", tracking_uri, "--name", "stacked"])
     assert again == 2 and "already holds a study named 'stacked'" in capsys.readouterr().err
     assert len(client.search_runs([parent.info.experiment_id], "attributes.run_name = 'stacked'")) == 1
