@@ -52,6 +52,9 @@ def write_study_plots(study: optuna.Study, folder: Path) -> list[Path]:
     for file_name, draw in draws.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            # Optuna warns that a small study's importances are rough; the plot says as much, and the lines would
+            # break a --quiet search's silence.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"optuna\.")
             try:
                 axes = draw()
             except (ValueError, RuntimeError) as exc:
