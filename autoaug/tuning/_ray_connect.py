@@ -47,6 +47,15 @@ def connect_ray(address: str | None) -> None:
             signal.signal(signal.SIGTERM, sigterm)
 
 
+def _forward_worker_output() -> bool:
+    """Whether the workers' stdout/stderr is printed here: only when this process logs debug lines (``autoaug -v``).
+
+    Otherwise a terminal or pipe gets only autoaug's own lines: Ray prints workers' lines with colour codes and,
+    when it stops a trial's actor, that worker's SIGTERM traceback. Trial errors reach the trials table anyway.
+    """
+    return logging.getLogger("autoaug").isEnabledFor(logging.DEBUG)
+
+
 def _ray_logging_level() -> int:
     """Ray's driver logs warnings, or only what the caller's level for the ``ray`` logger lets through, when higher
     (``autoaug search --quiet``): ``ray.init`` sets that logger's level again."""
@@ -58,7 +67,7 @@ def _init(address: str | None) -> None:
         _start_local()
         return
     try:
-        ray.init(address=address, logging_level=_ray_logging_level())
+        ray.init(address=address, logging_level=_ray_logging_level(), log_to_driver=_forward_worker_output())
     except (AuthenticationError, ConnectionError, TimeoutError) as exc:
         # Ray reports a refused token and an unreachable cluster alike, so name both causes.
         token = "a token that the cluster may have refused" if _token_given() else "no token"
@@ -91,7 +100,8 @@ def _start_local() -> None:
     os.environ["RAY_TMPDIR"] = str(folder)  # Ray Tune's lock files (_ray_lockfiles), not left in /tmp
     atexit.register(_stop_local, folder, own_token)
     turn_clusters_off()
-    ray.init(include_dashboard=False, logging_level=_ray_logging_level(), _temp_dir=str(folder / "ray"))
+    ray.init(include_dashboard=False, logging_level=_ray_logging_level(), log_to_driver=_forward_worker_output(),
+             _temp_dir=str(folder / "ray"))
 
 
 def reclaim_stale_runtimes() -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,3 +325,35 @@ def test_a_killed_local_runtime_is_removed_by_the_next_one() -> None:
         assert next_one.first_line == "task ran"
     finally:
         next_one.process.communicate("", timeout=120)
+
+
+_WORKER_PRINTS = """
+import logging, sys, ray
+from autoaug.tuning._ray_connect import connect_ray
+logging.basicConfig(level=logging.DEBUG if sys.argv[1] == "verbose" else logging.INFO)
+connect_ray(None)
+def shout() -> str:
+    print("a worker's own line", file=sys.stderr, flush=True)
+    return "task ran"
+print(ray.get(ray.remote(shout).remote()), flush=True)
+sys.stdin.read()  # until the test has looked
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["default", "verbose"])
+def test_workers_output_reaches_the_terminal_only_when_verbose(mode: str) -> None:
+    process = subprocess.Popen([sys.executable, "-c", _WORKER_PRINTS, mode], env=_environment_without_ray(),
+                               text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None and process.stdin is not None
+    assert process.stdout.readline().strip() == "task ran"
+    if mode == "verbose":  # forwarded lines arrive a moment later: read until it comes (or 120 s end the process)
+        deadline = threading.Timer(120, process.stdin.close)
+        deadline.start()
+        came = any("a worker's own line" in line for line in process.stderr)
+        deadline.cancel()
+        assert came, "the worker's line never came"
+    _, rest = process.communicate("", timeout=120)  # drains stderr, so debug lines cannot fill the pipe
+    assert process.returncode == 0
+    if mode == "default":  # the runtime has stopped: whatever was forwarded has been printed
+        assert "a worker's own line" not in rest
