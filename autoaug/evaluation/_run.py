@@ -158,7 +158,7 @@ def run_evaluation(
     settings = config.settings(FINE_TUNE_GROUPS)
     params = {key: value for key, value in settings.items() if value is not None and key != "seed"}
     params.update(data_seed=config.training.seed, weights=prepared.backbone.source, seeds=" ".join(map(str, seeds)))
-    tracker.start(params, policies, sources)
+    tracker.start(params, policies, sources, prepared.modality.data_inputs(prepared.task, config.data, held_out=True))
 
     total = len(seeds) * len(policies)
     echo(

@@ -22,11 +22,12 @@ from autoaug.modalities._base import (
     Task,
     check_policy_modality,
 )
-from autoaug.modalities._data_inputs import TARGET, TRAINING, DataInput
+from autoaug.modalities._data_inputs import HELD_OUT, TARGET, TRAINING, DataInput
 from autoaug.modalities._fine_tune import fine_tune_once
 from autoaug.modalities._registry import get_modality, list_modalities, register_modality
 
 __all__ = [
+    "HELD_OUT",
     "SHORTLIST",
     "TARGET",
     "TRAINING",

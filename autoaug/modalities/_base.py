@@ -191,14 +191,15 @@ class Modality(abc.ABC):
         """Lines saying what loading ``task`` left out or converted (none by default)."""
         return []
 
-    def data_inputs(self, task: Task, data: DataConfig) -> tuple[DataInput, ...]:
-        """The training and target-validation splits of ``task`` (loaded with ``data``) as plain run inputs for
-        the records: name, context, a fingerprint of the content, size and where they come from.
+    def data_inputs(self, task: Task, data: DataConfig, held_out: bool = False) -> tuple[DataInput, ...]:
+        """The training and target-validation splits of ``task`` (loaded with ``data``), and with ``held_out``
+        its held-out test split, as plain run inputs for the records: name, context, a fingerprint of the
+        content, size and where they come from.
 
         The default fingerprints each split's arrays (the fields of a dataclass split); override it for data
         held otherwise.
         """
-        return describe_data(task, data)
+        return describe_data(task, data, held_out)
 
     @abc.abstractmethod
     def build_augmentation(self, policy: Policy, generator: Any = None) -> Callable[..., Any]:

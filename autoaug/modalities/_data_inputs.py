@@ -22,6 +22,8 @@ TRAINING = "training"
 """The context of the data trials train on."""
 TARGET = "target"
 """The context of the clean target data that scores trials (the validation split)."""
+HELD_OUT = "test"
+"""The context of the held-out target data that ``autoaug evaluate`` reports (the test split)."""
 DIGEST_CHARS = 12
 
 
@@ -31,7 +33,7 @@ class DataInput:
 
     Attributes:
         task: The task's name.
-        context: :data:`TRAINING` or :data:`TARGET`.
+        context: :data:`TRAINING`, :data:`TARGET` or :data:`HELD_OUT`.
         digest: A fingerprint of the split's content (its arrays' bytes, shapes and types).
         rows: How many inputs the split holds.
         classes: How many classes the task has.
@@ -65,17 +67,20 @@ def fingerprint(split: Sized) -> str:
     return digest.hexdigest()[:DIGEST_CHARS]
 
 
-def describe_data(task: Task, data: DataConfig) -> tuple[DataInput, ...]:
-    """The training split and the target-validation split of ``task``, loaded with ``data``, as run inputs.
+def describe_data(task: Task, data: DataConfig, held_out: bool = False) -> tuple[DataInput, ...]:
+    """The training split and the target-validation split of ``task``, loaded with ``data``, as run inputs;
+    with ``held_out``, the held-out test split too.
 
-    The user's folders or files (tasks ``folders`` and ``files``) are named by their absolute paths, a
-    built-in task by its registered description.
+    The user's folders or files (tasks ``folders`` and ``files``) are named by their absolute paths (a test
+    split cut from the validation data by the validation path), a built-in task by its registered description.
     """
     paths = {TRAINING: data.train_dir or data.train_file, TARGET: data.val_dir or data.val_file}
+    paths[HELD_OUT] = data.test_dir or data.test_file or paths[TARGET]
     own = data.task in (FOLDERS, FILES_TASK)
     described = f"autoaug task {data.task!r}" + ("" if own else f": {get_task(data.task).description}")
+    splits = [(TRAINING, task.train), (TARGET, task.val)] + ([(HELD_OUT, task.test)] if held_out else [])
     inputs = []
-    for context, split in ((TRAINING, task.train), (TARGET, task.val)):
+    for context, split in splits:
         path = Path(paths[context]).resolve() if own and paths[context] else None
         origin = str(path) if path else described
         inputs.append(

@@ -18,7 +18,9 @@ from mlflow import MlflowClient
 from mlflow.entities import RunStatus
 
 from autoaug import _process
+from autoaug.modalities import DataInput
 from autoaug.policy import Policy, describe
+from autoaug.records._context import dataset_inputs, source_tags
 from autoaug.records._read import read_trial_policy
 from autoaug.records._store import filter_value, metric_batch, open_experiment, param_batch, store_client
 from autoaug.results import Comparison, PolicyStats, SeedResult
@@ -117,15 +119,20 @@ class EvaluationTracker:
             closed.append(f"closed evaluation run {run.info.run_name} ({run.info.run_id}) as KILLED: {reason}")
         return closed
 
-    def start(self, params: dict[str, Any], policies: dict[str, Policy], sources: dict[str, PolicySource]) -> str:
-        """Open the run with its settings, the policies (``policies/<label>.json``) and links to their source trials."""
-        tags = {TAG_ROLE: "evaluation", TAG_PROCESS: _process.this_process()}
+    def start(
+        self, params: dict[str, Any], policies: dict[str, Policy], sources: dict[str, PolicySource],
+        data: Sequence[DataInput],
+    ) -> str:
+        """Open the run with its settings, the policies (``policies/<label>.json``), links to their source trials,
+        the data as run inputs, and MLflow's source and ``autoaug.version`` tags."""
+        tags = {**source_tags(), TAG_ROLE: "evaluation", TAG_PROCESS: _process.this_process()}
         if sources:
             tags[TAG_SOURCE_RUN] = ",".join(source.run_id for source in sources.values())
             tags[TAG_SOURCE_SEARCH] = ",".join(source.search for source in sources.values())
         self._links = [source.line(label) for label, source in sources.items()]
         self.run_id = self.client.create_run(self.experiment_id, run_name=self.run_name, tags=tags).info.run_id
         self.client.log_batch(self.run_id, params=param_batch(params))
+        self.client.log_inputs(self.run_id, datasets=dataset_inputs(data))
         for label, policy in policies.items():
             self.client.log_text(self.run_id, policy.to_json(), f"policies/{label}.json")
         return self.run_id

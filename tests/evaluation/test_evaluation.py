@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import math
@@ -17,7 +18,7 @@ from mlflow import MlflowClient
 from PIL import Image
 
 from autoaug.cli import build_parser, main
-from autoaug.config import Recipe
+from autoaug.config import DataConfig, Recipe
 from autoaug.errors import ConfigError
 from autoaug.evaluation import comparisons, format_table, repeat_fine_tunes
 from autoaug.modalities import get_modality
@@ -157,6 +158,21 @@ def test_evaluate_through_the_cli_reports_writes_and_records(
     assert {"evaluation.json", "evaluation.png", "evaluation.txt", "policies"} <= files
     policies = {f.path for f in client.list_artifacts(run.info.run_id, "policies")}
     assert policies == {"policies/low_res.json", "policies/none.json", "policies/trivial_augment_wide.json"}
+    # The data it trained on, was checked on and reports, as run inputs with the data's own digests.
+    data = DataConfig(train_size=60, image_size=16)
+    task = IMAGE.load_task(data, seed=0)
+    described = IMAGE.data_inputs(task, data, held_out=True)
+    expected = {(item.name, item.digest, item.context, item.rows) for item in described}
+    assert {(name, context, rows) for name, _, context, rows in expected} == {
+        ("digits-training", "training", 60), ("digits-target", "target", len(task.val)),
+        ("digits-test", "test", len(task.test))}
+    inputs = run.inputs.dataset_inputs
+    assert {(item.dataset.name, item.dataset.digest, item.tags[0].value, json.loads(item.dataset.profile)["rows"])
+            for item in inputs} == expected
+    assert all(item.dataset.source_type == "code" and "digits" in item.dataset.source for item in inputs)
+    # Source and version, as on a search's runs.
+    assert run.data.tags["mlflow.source.type"] == "LOCAL" and run.data.tags["mlflow.source.name"]
+    assert run.data.tags["autoaug.version"] == importlib.metadata.version("autoaug")
 
 
 @pytest.mark.parametrize(
