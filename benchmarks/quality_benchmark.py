@@ -8,7 +8,8 @@ For each task, exactly what a user would run, each step through the CLI in a fre
    AutoAugment on fresh seeds (default 1-5: the search used seed 0, its confirmation 1000-1002),
    as two processes side by side (one per core), on the held-out target test split.
 
-Then, from the records: the paired gap of the exported policy to the best baseline, seed by seed;
+Then, from the records: the paired gap of the exported policy to the best baseline, seed by seed,
+and of each pair of baselines (``baseline_separation``: does the task tell them apart beyond noise?);
 how well each zero-training measure ranks the confirmed policies (Spearman against their mean
 fine-tuned accuracy over the confirmation seeds); and, for ``--calibrate TASK``, the same search
 without early stopping, replayed through the early-stopping rule to count how often a stopped
@@ -17,6 +18,7 @@ nothing early, is its own calibration run). Writes
 ``benchmarks/results/quality.json``::
 
     python benchmarks/quality_benchmark.py
+    python benchmarks/quality_benchmark.py --tasks  # only refresh what derives from the stored scores
     python benchmarks/quality_benchmark.py --tasks digits --fresh-seeds 1 2 3 4 --calibrate \
         --recipe-args="--backbone test_resnet --weights none --train-size 200" --search-args="--trials 2"  # plumbing
 """
@@ -93,6 +95,26 @@ def _paired(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
     differences = [a[seed] - b[seed] for seed in sorted(a)]
     return {"mean": statistics.fmean(differences), "std": statistics.stdev(differences), "per_seed": differences,
             "ahead_on": sum(d > 0 for d in differences)}
+
+
+def baseline_separation(test_accuracy: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each pair of baselines' paired gap on the fresh seeds (first minus second, seed by seed), and whether it is
+    larger than its spread: a task tells two free baselines apart only where it is.
+
+    Example:
+        >>> scores = {"none": {"per_seed": [0.5, 0.6, 0.55]}, "rand_augment": {"per_seed": [0.7, 0.7, 0.72]}}
+        >>> baseline_separation(scores)["none-rand_augment"]["separated"]
+        True
+    """
+    present = [name for name in BASELINES if name in test_accuracy]
+    pairs = {}
+    for index, first in enumerate(present):
+        for second in present[index + 1 :]:
+            a, b = (dict(enumerate(test_accuracy[name]["per_seed"])) for name in (first, second))
+            gap = _paired(a, b)
+            separated = abs(gap["mean"]) > gap["std"]
+            pairs[f"{first}-{second}"] = {"mean": gap["mean"], "std": gap["std"], "separated": separated}
+    return pairs
 
 
 def _screen_spearman(client: MlflowClient, confirmation: dict[str, Any]) -> dict[str, float | None]:
@@ -213,7 +235,8 @@ def run_task(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=["digits", "printed", "mnist-fewshot"])
+    parser.add_argument("--tasks", nargs="*", default=["digits", "printed", "mnist-fewshot"],
+                        help="tasks to run; none (a bare --tasks) only refreshes the figures derived from the file")
     parser.add_argument("--fresh-seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
     parser.add_argument("--calibrate", nargs="*", default=["digits"], help="tasks also searched without early stopping")
     parser.add_argument("--work", type=Path, default=Path("/tmp/autoaug-quality"))
@@ -227,14 +250,17 @@ def main() -> None:
     record: dict[str, Any] = {"tasks": {}, "screen_spearman": {}, "screen_spearman_by_measure": {}, "extras": {}}
     if args.output.exists():  # tasks run earlier (another invocation) are kept
         record.update(json.loads(args.output.read_text()))
+    for figures in record["tasks"].values():  # derived from the stored per-seed scores, refreshed for every task
+        figures["baseline_separation"] = baseline_separation(figures["test_accuracy"])
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(record, indent=2) + "\n")
     for task in args.tasks:
         figures, extras = run_task(task, args.fresh_seeds, args.work / task, task in args.calibrate,
                                    args.recipe_args.split(), args.search_args.split())
-        record["tasks"][task] = figures
+        record["tasks"][task] = {**figures, "baseline_separation": baseline_separation(figures["test_accuracy"])}
         record["screen_spearman"][task] = extras["screen"]["feature_relevance"]
         record["screen_spearman_by_measure"][task] = extras["screen"]
         record["extras"][task] = extras
-        args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(record, indent=2) + "\n")
         gap = figures["paired_gap"]
         print(f"{task}: exported {figures['exported']}, best baseline {figures['best_baseline']}, paired gap "
