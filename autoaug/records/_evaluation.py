@@ -16,6 +16,7 @@ from typing import Any
 
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
+from mlflow.utils.mlflow_tags import MLFLOW_RUN_NOTE
 
 from autoaug import _process
 from autoaug.modalities import DataInput
@@ -39,7 +40,6 @@ from autoaug.vocabulary import (
 EVALUATION_JSON = "evaluation.json"
 EVALUATION_PLOT = "evaluation.png"
 EVALUATION_TABLE = "evaluation.txt"
-_NOTE = "mlflow.note.content"  # the run's description, shown as Markdown in the MLflow UI
 
 
 def metric_key(*parts: str) -> str:
@@ -155,7 +155,7 @@ class EvaluationTracker:
             metrics[metric_key("gap", f"{c.policy}_vs_{c.baseline}")] = c.gap
         finite = {key: value for key, value in metrics.items() if not math.isnan(value)}
         self.client.log_batch(self.run_id, metrics=metric_batch(finite, step=0))
-        self.client.set_tag(self.run_id, _NOTE, "\n\n".join([f"```\n{table}\n```", *self._links]))
+        self.client.set_tag(self.run_id, MLFLOW_RUN_NOTE, "\n\n".join([f"```\n{table}\n```", *self._links]))
         self.client.log_text(self.run_id, table, EVALUATION_TABLE)
         self.client.log_text(self.run_id, record_json, EVALUATION_JSON)
         with tempfile.TemporaryDirectory() as folder:

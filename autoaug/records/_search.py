@@ -25,6 +25,7 @@ from autoaug.modalities import DataInput
 from autoaug.policy import Policy, PolicyMetadata, describe, headline
 from autoaug.records._agreement import OPTUNA_ARTIFACT, disagreements
 from autoaug.records._context import dataset_inputs, source_tags
+from autoaug.records._metric_buffer import MetricBuffer
 from autoaug.records._notes import search_note, trial_note
 from autoaug.records._plots import log_drawn_plots, log_search_plots
 from autoaug.records._read import (
@@ -104,6 +105,7 @@ class SearchTracker:
         self.search_name = search_name
         self.parent_run_id = ""
         self._child_runs: dict[str, str] = {}
+        self._metrics = MetricBuffer(self.client)
         self._source_tags = source_tags()
         self._data: list[DataInput] = []
 
@@ -205,12 +207,18 @@ class SearchTracker:
         self.client.log_batch(self._child_runs[trial_id], tags=[RunTag(key, value) for key, value in tags.items()])
 
     def log_metrics(self, trial_id: str, metrics: dict[str, float], step: int) -> None:
-        """Log a trial's metrics for one epoch."""
-        self.client.log_batch(self._child_runs[trial_id], metrics=metric_batch(metrics, step))
+        """Log a trial's metrics for one epoch (epochs that follow within a second are written together: see
+        :class:`MetricBuffer`; the trial's end writes any still waiting)."""
+        self._metrics.add(self._child_runs[trial_id], metric_batch(metrics, step))
+
+    def flush_metrics(self) -> None:
+        """Write the trials' metrics that have waited long enough (the driver calls it on every step)."""
+        self._metrics.flush_due()
 
     def end_trial(self, trial_id: str, outcome: str, reason: str | None = None) -> None:
         """Close a trial's child run as completed, pruned or failed (with the reason)."""
         run_id = self._child_runs[trial_id]
+        self._metrics.flush(run_id)
         self.client.set_tag(run_id, TAG_OUTCOME, outcome)
         if reason:
             self.client.set_tag(run_id, TAG_REASON, reason[:5000])
@@ -227,6 +235,7 @@ class SearchTracker:
         The fresh run takes the earlier run's name, params, tags and artifacts (policy, samples) but none of
         its metrics; the earlier run is kept, nested under it as a failed attempt (see :func:`nest_attempt`).
         """
+        self._metrics.flush(self._child_runs[trial_id])  # the earlier attempt keeps every epoch it logged
         earlier = self.client.get_run(self._child_runs[trial_id])
         tags = {key: value for key, value in earlier.data.tags.items()
                 if not key.startswith("mlflow.") and key not in (TAG_OUTCOME, TAG_REASON, TAG_NODE)}

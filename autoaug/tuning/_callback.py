@@ -170,6 +170,9 @@ class TrackingCallback(Callback):
             record.node = node
             self._tracker.set_trial_tags(trial.trial_id, {TAG_NODE: node})
 
+    def on_step_end(self, iteration: int, trials: list[Trial], **info: Any) -> None:
+        self._tracker.flush_metrics()
+
     def on_trial_recover(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
         record = self.records.get(trial.trial_id)
         if record is None:
