@@ -39,7 +39,8 @@ METRICS = ("macro_auc", "unseen_auroc", "accuracy", "macro_f1", "ece")
 EXPORTED = "exported"
 
 
-def _stats(values: list[float]) -> dict[str, float]:
+def mean_std(values: list[float]) -> dict[str, float]:
+    """Mean and sample std, rounded to 4 places."""
     return {"mean": round(statistics.mean(values), 4), "std": round(statistics.stdev(values), 4)}
 
 
@@ -68,8 +69,8 @@ def run_task(task: str, trials: int, seeds: list[int], folder: Path) -> tuple[di
         "seeds": seeds,
         "exported": f"{outcome.best.name}: {outcome.best.policy}",
         "best_fixed": best_fixed,
-        "metrics": {name: {m: _stats(values) for m, values in by_metric.items()} for name, by_metric in scores.items()},
-        "paired_gap": {m: _stats(values) for m, values in gaps.items()},
+        "metrics": {name: {m: mean_std(values) for m, values in by_metric.items()} for name, by_metric in scores.items()},
+        "paired_gap": {m: mean_std(values) for m, values in gaps.items()},
     }
     return entry, measure(outcome, config.cluster.concurrency)
 
