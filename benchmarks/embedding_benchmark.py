@@ -7,6 +7,7 @@ the held-out target test split. Writes ``benchmarks/results/embedding.json``::
 
     python benchmarks/embedding_benchmark.py                          # news and digits-embed, 5 seeds
     python benchmarks/embedding_benchmark.py --tasks digits-embed     # one task; the others' entries stay
+    python benchmarks/embedding_benchmark.py --epochs 50 --output benchmarks/results/embedding_50_epochs.json
 
 ``best_fixed`` is the paper augmentation with the highest mean test macro AUC over the seeds (the
 choice most favourable to the baselines); ``paired_gap`` is the exported policy's score minus
@@ -44,11 +45,14 @@ def mean_std(values: list[float]) -> dict[str, float]:
     return {"mean": round(statistics.mean(values), 4), "std": round(statistics.stdev(values), 4)}
 
 
-def run_task(task: str, trials: int, seeds: list[int], folder: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """One search on ``task``, then every policy on ``seeds``: the task's entry and the search's cost."""
+def run_task(
+    task: str, trials: int, seeds: list[int], folder: Path, epochs: int | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One search on ``task`` (its default epochs unless ``epochs``), then every policy on ``seeds``: the task's
+    entry and the search's cost."""
     config = load_config(overrides={
         "modality": "embedding", "task": task, "trials": trials, "name": f"bench-{task}",
-        "tracking_uri": f"sqlite:///{folder}/mlruns/mlflow.db",
+        "tracking_uri": f"sqlite:///{folder}/mlruns/mlflow.db", "epochs": epochs,
     })  # fmt: skip
     prepared = prepare_search(config)
     outcome = run_search(prepared)
@@ -67,6 +71,7 @@ def run_task(task: str, trials: int, seeds: list[int], folder: Path) -> tuple[di
     gaps = {m: [a - b for a, b in zip(scores[EXPORTED][m], scores[best_fixed][m], strict=True)] for m in METRICS}
     entry = {
         "seeds": seeds,
+        "epochs": config.training.epochs,
         "exported": f"{outcome.best.name}: {outcome.best.policy}",
         "best_fixed": best_fixed,
         "metrics": {name: {m: mean_std(values) for m, values in by_metric.items()} for name, by_metric in scores.items()},
@@ -99,6 +104,7 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=["news", "digits-embed"])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105])
+    parser.add_argument("--epochs", type=int, help="epochs per trial (default: each task's own)")
     parser.add_argument("--output", type=Path, default=RESULTS / "embedding.json")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -107,7 +113,7 @@ def main() -> None:
     costs: dict[str, Any] = earlier.get("searches", {})
     with tempfile.TemporaryDirectory(prefix="autoaug-embedding-bench-") as folder:
         for task in args.tasks:  # written after each task, so a late failure keeps the earlier ones
-            tasks[task], costs[task] = run_task(task, args.trials, args.seeds, Path(folder) / task)
+            tasks[task], costs[task] = run_task(task, args.trials, args.seeds, Path(folder) / task, args.epochs)
             result = _write(args.output, tasks, costs)
     print(json.dumps(result["throughput"]), json.dumps({t: e["paired_gap"] for t, e in tasks.items()}))
 

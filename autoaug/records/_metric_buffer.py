@@ -20,9 +20,6 @@ class MetricBuffer:
     calls it on every step of its loop), the run's next write or :meth:`flush`. Slow epochs (an image
     fine-tune) thus reach the store as they happen, while a head that trains 20 epochs in a second
     costs two writes, not twenty. Each value keeps the time it was logged at.
-
-    Example:
-        >>> buffer = MetricBuffer(MlflowClient("sqlite:///:memory:"))  # doctest: +SKIP
     """
 
     def __init__(
