@@ -153,6 +153,9 @@ class Modality(abc.ABC):
 
     name: ClassVar[str] = ""
     """The modality's registry name (set by :func:`~autoaug.modalities.register_modality`)."""
+    matches_targets: ClassVar[bool] = False
+    """Whether the modality implements :meth:`measure_singles` and :meth:`match_target` (a search skips
+    target matching without them, before starting any task)."""
 
     @abc.abstractmethod
     def baselines(self) -> dict[str, Policy]:
@@ -252,11 +255,11 @@ class Modality(abc.ABC):
         recipe: Recipe,
         ops: Sequence[str],
         magnitude_range: tuple[float, float],
-    ) -> list[tuple[str, float, float]] | None:
+    ) -> list[tuple[str, float, float]]:
         """How far each of ``ops``, applied alone at a few magnitudes in ``magnitude_range``, leaves the
-        training inputs from the clean target inputs, without training, as (name, magnitude, distance);
-        None (the default): this modality does not match targets, and a search skips it."""
-        return None
+        training inputs from the clean target inputs, without training, as (name, magnitude, distance)
+        (with :attr:`matches_targets` only)."""
+        raise NotImplementedError(f"modality {self.name!r} does not match targets")
 
     def match_target(
         self,

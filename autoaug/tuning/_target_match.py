@@ -39,7 +39,7 @@ ARTIFACT = "target_match.json"
 def _singles(
     modality: Modality, ops: list[str], magnitude_range: tuple[float, float], reference: Reference, task: Task,
     backbone: Backbone, recipe: Recipe, user_ops: tuple[Op, ...],
-) -> list[tuple[str, float, float]] | None:
+) -> list[tuple[str, float, float]]:
     ensure_ops(user_ops)
     return modality.measure_singles(reference, task, backbone, recipe, ops, magnitude_range)
 
@@ -68,8 +68,10 @@ def proposal_params(space: SearchSpace, match: TargetMatch, probability: float) 
     return params
 
 
-def why_unfit(space: SearchSpace) -> str:
-    """Why ``space`` cannot hold a chain on no baseline ('' when it can)."""
+def why_unfit(space: SearchSpace, modality: Modality) -> str:
+    """Why ``modality`` cannot match targets or ``space`` cannot hold a chain on no baseline ('' when both can)."""
+    if not modality.matches_targets:
+        return f"the {modality.name} modality does not match targets"
     if space.structure != "stacked":
         return f"the space's structure is {space.structure!r}, not 'stacked'"
     if "none" not in space.bases:
@@ -98,7 +100,7 @@ def run_target_match(
     Returns:
         The match, or None when the modality or the space cannot match targets.
     """
-    reason = why_unfit(space)
+    reason = why_unfit(space, modality)
     if reason:
         echo(f"target matching skipped: {reason}")
         return None
@@ -115,9 +117,6 @@ def run_target_match(
             [singles_task.remote(modality, ops[i::workers], space.magnitude, *shared) for i in range(workers)],
             progress, TARGET_MATCH,
         )
-        if any(part is None for part in parts):
-            echo(f"target matching skipped: the {modality.name} modality does not match targets")
-            return None
         singles = [entry for part in parts for entry in part]
         chain = chain_task.remote(modality, singles, space.extra_ops[1], *shared)
         match: TargetMatch = gather([chain], progress, TARGET_MATCH, done_before=workers)[0]

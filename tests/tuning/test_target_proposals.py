@@ -6,7 +6,7 @@ import optuna
 import pytest
 
 from autoaug.errors import SpaceError
-from autoaug.modalities import TargetMatch
+from autoaug.modalities import TargetMatch, get_modality
 from autoaug.policy import OpSpec, Policy
 from autoaug.tuning import SearchSpace
 from autoaug.tuning._target_match import PROBABILITIES, proposal_params, why_unfit
@@ -31,11 +31,15 @@ def test_a_chain_becomes_points_of_the_stacked_space_at_each_probability() -> No
         study.tell(trial, 0.5)
 
 
-def test_spaces_that_cannot_hold_a_chain_say_why() -> None:
-    assert "'sequence'" in why_unfit(SearchSpace(name="s", structure="sequence", ops=OPS))
-    assert "'none'" in why_unfit(SearchSpace(name="s", structure="stacked", ops=OPS, bases=("rand_augment",)))
-    assert "no extra op" in why_unfit(SearchSpace(name="s", structure="stacked", ops=OPS, extra_ops=(0, 0)))
-    assert why_unfit(SearchSpace(name="s", structure="stacked", ops=OPS)) == ""
+def test_spaces_and_modalities_that_cannot_hold_a_chain_say_why() -> None:
+    image = get_modality("image")
+    assert "'sequence'" in why_unfit(SearchSpace(name="s", structure="sequence", ops=OPS), image)
+    assert "'none'" in why_unfit(SearchSpace(name="s", structure="stacked", ops=OPS, bases=("rand_augment",)), image)
+    assert "no extra op" in why_unfit(SearchSpace(name="s", structure="stacked", ops=OPS, extra_ops=(0, 0)), image)
+    assert why_unfit(SearchSpace(name="s", structure="stacked", ops=OPS), image) == ""
+    # known before any Ray task starts: the embedding modality measures no single op against the target
+    space = SearchSpace(name="e", structure="stacked", ops=("gaussian_noise",), modality="embedding", bases=("none",))
+    assert why_unfit(space, get_modality("embedding")) == "the embedding modality does not match targets"
 
 
 def test_a_narrowed_space_draws_only_the_given_ops_and_keeps_its_baseline_points() -> None:

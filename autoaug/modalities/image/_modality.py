@@ -37,6 +37,8 @@ class ImageModality(Modality):
         torch.Size([3, 8, 8])
     """
 
+    matches_targets = True
+
     def baselines(self) -> dict[str, Policy]:
         return baseline_policies()
 
